@@ -27,10 +27,9 @@ pub enum WireError {
     UnknownVariant,
     /// A string is not valid UTF-8.
     InvalidUtf8,
-    /// An `Option` tag other than `0x00` or `0x01`.
+    /// An `Option` tag other than `0x00` or `0x01`. (v1 messages have no `bool`; postcard
+    /// encodes this tag exactly as it would a `bool`, so this is also the "bad bool" case.)
     InvalidOptionTag,
-    /// A boolean other than `0x00` or `0x01`.
-    InvalidBool,
     /// A varint longer than its type allows, or whose value overflows the type.
     InvalidVarint,
     /// A message would encode to more than the frame limit (when encoding).
@@ -53,7 +52,6 @@ impl WireError {
             Self::UnknownVariant => "UnknownVariant",
             Self::InvalidUtf8 => "InvalidUtf8",
             Self::InvalidOptionTag => "InvalidOptionTag",
-            Self::InvalidBool => "InvalidBool",
             Self::InvalidVarint => "InvalidVarint",
             Self::MessageTooLarge { .. } => "MessageTooLarge",
             Self::Malformed => "Malformed",
@@ -67,7 +65,6 @@ impl From<postcard::Error> for WireError {
         match err {
             P::DeserializeUnexpectedEnd => Self::UnexpectedEnd,
             P::DeserializeBadVarint => Self::InvalidVarint,
-            P::DeserializeBadBool => Self::InvalidBool,
             P::DeserializeBadUtf8 => Self::InvalidUtf8,
             P::DeserializeBadOption => Self::InvalidOptionTag,
             // serde's derived enum visitors report an out-of-range variant index as a custom
@@ -90,7 +87,6 @@ impl fmt::Display for WireError {
             Self::UnknownVariant => f.write_str("unknown enum variant for this protocol version"),
             Self::InvalidUtf8 => f.write_str("string is not valid UTF-8"),
             Self::InvalidOptionTag => f.write_str("option tag is neither 0 nor 1"),
-            Self::InvalidBool => f.write_str("boolean is neither 0 nor 1"),
             Self::InvalidVarint => f.write_str("varint is too long or overflows its type"),
             Self::MessageTooLarge { limit } => {
                 write!(f, "message would exceed the frame limit of {limit} bytes")
