@@ -70,6 +70,7 @@ impl File {
 pub(crate) const MESSAGE_SCHEMA: &str = "ax-protocol/messages/v1";
 pub(crate) const NAME_SCHEMA: &str = "ax-protocol/names/v1";
 pub(crate) const TEMPLATE_SCHEMA: &str = "ax-protocol/templates/v1";
+pub(crate) const BUNDLE_SCHEMA: &str = "ax-protocol/bundles/v1";
 
 pub(crate) fn all_files() -> Vec<File> {
     vec![
@@ -120,6 +121,14 @@ pub(crate) fn all_files() -> Vec<File> {
             description: "{{secrets.NAME}} templates: how each splits into text and references, and what it renders to with the given secrets (missing references stay as written and are listed once). hex is the UTF-8 of value.template.",
             direction: None,
             cases: templates(),
+        },
+        File {
+            name: "bundles.json",
+            schema: BUNDLE_SCHEMA,
+            area: "bundles",
+            description: "Sealed bundles (PROTOCOL.md sections 11 and 12) made with fixed keys and fixed randomness: open hex with value.key (the X25519 private key for an envelope, the 32-byte key for a local file), value.control_plane_public_key, value.expected_execution_id and value.now (seconds since the epoch); valid cases give value.bundle, and sealing value.bundle with value.seal_randomness (the ephemeral X25519 private key, or the 12-byte nonce) and value.signing_seed (Ed25519, RFC 8032) reproduces hex. Invalid cases name the refusal.",
+            direction: None,
+            cases: crate::bundles::cases(),
         },
     ]
 }

@@ -7,6 +7,7 @@
 //! --test vectors`, then review the diff.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bundles;
 mod generate;
 mod json;
 
@@ -18,7 +19,7 @@ use ax_protocol::template::{Segment, render_into, segments};
 use ax_protocol::{WireError, limits};
 use serde_json::{Map, Value};
 
-use generate::{MESSAGE_SCHEMA, NAME_SCHEMA, TEMPLATE_SCHEMA, all_files};
+use generate::{BUNDLE_SCHEMA, MESSAGE_SCHEMA, NAME_SCHEMA, TEMPLATE_SCHEMA, all_files};
 use json::{request_from_json, request_to_json, response_from_json, response_to_json};
 
 fn vectors_dir() -> PathBuf {
@@ -146,6 +147,7 @@ fn check_file(name: &str) -> usize {
                 );
             }
             TEMPLATE_SCHEMA => check_template(test, &bytes, &what),
+            BUNDLE_SCHEMA => bundles::check(test, &bytes, valid, &what),
             other => panic!("{name}: unknown schema {other:?}"),
         }
     }
