@@ -251,6 +251,15 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn debug_output_names_secrets_but_never_shows_values() {
+        let text = format!("{:?}", sample("exec-1"));
+        assert!(text.contains("OPENAI_API_KEY"));
+        for value in ["sk-test-123", "sk-override", "grüß dich"] {
+            assert!(!text.contains(value), "{value} leaked into Debug");
+        }
+    }
+
+    #[test]
     fn rejects_duplicates_bad_names_and_big_values() {
         let mut bundle = sample("exec-1");
         bundle.secrets[1].name = Cow::Borrowed("OPENAI_API_KEY");
