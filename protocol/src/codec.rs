@@ -95,7 +95,8 @@ impl Decoder for FrameCodec {
         let total = FRAME_HEADER_LEN + len;
         if src.len() < total {
             // Grow towards the announced size in steps, so a client that announces a large
-            // frame and then stalls holds only what it sent plus one step.
+            // frame and then stalls holds memory in proportion to what it sent (at most about
+            // twice that plus one step, as `BytesMut` doubles), never what it announced.
             src.reserve((total - src.len()).min(RESERVE_STEP));
             return Ok(None);
         }
