@@ -22,10 +22,12 @@ step "lints (clippy, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "tests (cargo test)"
-cargo test --workspace --all-features --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --all-features --locked 2>&1 | tee "$log"
 
 step "doc tests and docs build without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked --quiet
 
-echo
-echo "all tests passed"
+# One closing line for the whole run, summed over every test binary and the doc tests.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "\ncargo: %d passed, %d failed\n", p, f }' "$log"

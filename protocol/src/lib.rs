@@ -5,6 +5,29 @@
 //! `PROTOCOL.md` beside this crate is the normative specification; this crate is its reference
 //! implementation, and the vectors in `vectors/` are generated from it.
 //!
+//! # Example
+//!
+//! A client frames a request, and decodes the sidecar's answer borrowing from the frame:
+//!
+//! ```
+//! use std::borrow::Cow;
+//! use ax_protocol::frame::{decode_response, split_frame, to_frame};
+//! use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
+//! use ax_protocol::{Request, RequestBody, ResponseBody};
+//!
+//! let get = Request { id: 7, body: RequestBody::Get { name: Cow::Borrowed("OPENAI_API_KEY") } };
+//! let frame = to_frame(&get, MAX_REQUEST_FRAME)?;
+//! assert_eq!(&frame[..6], [0x00, 0x00, 0x00, 0x11, 0x07, 0x01]); // length 17, id 7, Get
+//!
+//! // The sidecar's answer for a missing secret (vector responses.json #3).
+//! let answer = [0x00, 0x00, 0x00, 0x03, 0x08, 0x01, 0x00];
+//! let (body, used) = split_frame(&answer, MAX_RESPONSE_FRAME)?.expect("a whole frame");
+//! assert_eq!(used, answer.len());
+//! let response = decode_response(body)?;
+//! assert!(matches!(response.body, ResponseBody::Secret { value: None }));
+//! # Ok::<(), ax_protocol::WireError>(())
+//! ```
+//!
 //! # Layout
 //!
 //! - [`limits`]: every size limit and protocol constant, in one place.

@@ -116,6 +116,17 @@ fn parse_reference(s: &str) -> Option<(&str, usize)> {
 
 /// Renders `template` into `out`, looking each referenced name up with `lookup`.
 ///
+/// ```
+/// use ax_protocol::template::render_into;
+///
+/// let mut out = String::new();
+/// let mut missing = Vec::new();
+/// let lookup = |name: &str| (name == "DB_HOST").then_some("db.internal");
+/// render_into("{{ secrets.DB_HOST }}:{{secrets.DB_PORT}}", lookup, &mut out, &mut missing);
+/// assert_eq!(out, "db.internal:{{secrets.DB_PORT}}");
+/// assert_eq!(missing, ["DB_PORT"]);
+/// ```
+///
 /// A reference whose name `lookup` does not know stays in the output exactly as written (so the
 /// gap is visible rather than an empty credential), and its name is pushed to `missing` once, in
 /// order of first appearance. `out` is appended to, not cleared: it may hold values, so the
