@@ -82,7 +82,10 @@ fn seal_under(
     out.extend_from_slice(&enc);
     out.extend_from_slice(&ciphertext_len_field.to_be_bytes());
     let aad_len = out.len();
-    encode_into(bundle, &mut out)?;
+    if let Err(err) = encode_into(bundle, &mut out) {
+        out.zeroize(); // may hold part of the plaintext
+        return Err(err);
+    }
     let (aad, plaintext) = out.split_at_mut(aad_len);
     let tag = match context.seal_in_place(aad, plaintext) {
         Ok(tag) => tag,

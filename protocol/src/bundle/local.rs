@@ -70,7 +70,10 @@ pub fn seal_local(
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(LOCAL_MAGIC);
     out.extend_from_slice(&nonce);
-    encode_into(bundle, &mut out)?;
+    if let Err(err) = encode_into(bundle, &mut out) {
+        out.zeroize(); // may hold part of the plaintext
+        return Err(err);
+    }
     let (aad, plaintext) = out.split_at_mut(HEADER_LEN);
     let tag = key
         .0
