@@ -14,7 +14,8 @@ use zeroize::Zeroize;
 /// Text that may hold a secret: borrowed (from a locked arena or a received frame) or owned.
 ///
 /// `Debug` prints `[redacted]`; there is deliberately no `Display`. Read it with
-/// [`expose`](Self::expose). An owned value is zeroed on drop.
+/// [`expose`](Self::expose). An owned value is zeroed on drop. `==` is an ordinary comparison
+/// (for tests and lookups); compare credentials such as client tokens in constant time instead.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct SecretText<'a>(Cow<'a, str>);
 
