@@ -46,12 +46,8 @@ impl<'a> SecretText<'a> {
     }
 
     /// Detaches from the buffer it borrows from, copying if needed.
-    pub fn into_owned(mut self) -> SecretText<'static> {
-        let owned = match &mut self.0 {
-            Cow::Borrowed(s) => (*s).to_owned(),
-            Cow::Owned(s) => core::mem::take(s),
-        };
-        SecretText(Cow::Owned(owned))
+    pub fn into_owned(self) -> SecretText<'static> {
+        SecretText::owned(self.into_string())
     }
 
     /// Hands the owned value to the caller, who becomes responsible for wiping it.

@@ -183,30 +183,28 @@ fn decode_and_check(plaintext: &[u8], now: u64) -> Result<Bundle<'_>, BundleErro
     Ok(bundle)
 }
 
-/// The postcard encoding of `bundle`, written straight into `out` (which the caller sized with
-/// [`encoded_len`], so it never reallocates and leaves no plaintext copy behind).
+/// The postcard encoding of `bundle`, appended to `out`, which the caller sized with
+/// [`encoded_len`]. The writer refuses to grow `out` beyond its capacity: a reallocation would
+/// leave a plaintext copy behind in freed memory.
 fn encode_into(bundle: &Bundle<'_>, out: &mut Vec<u8>) -> Result<(), BundleError> {
-    let before = out.len();
-    let need = encoded_len(bundle)?;
-    if out.capacity() - before < need {
-        return Err(BundleError::Internal);
-    }
-    struct Append<'v>(&'v mut Vec<u8>);
-    impl postcard::ser_flavors::Flavor for Append<'_> {
+    struct NoGrow<'v>(&'v mut Vec<u8>);
+    impl postcard::ser_flavors::Flavor for NoGrow<'_> {
         type Output = ();
         fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+            if self.0.capacity() - self.0.len() < data.len() {
+                return Err(postcard::Error::SerializeBufferFull);
+            }
             self.0.extend_from_slice(data);
             Ok(())
         }
         fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-            self.0.push(data);
-            Ok(())
+            self.try_extend(&[data])
         }
         fn finalize(self) -> postcard::Result<()> {
             Ok(())
         }
     }
-    postcard::serialize_with_flavor(bundle, Append(out)).map_err(|_| BundleError::Internal)
+    postcard::serialize_with_flavor(bundle, NoGrow(out)).map_err(|_| BundleError::Internal)
 }
 
 /// Length in bytes of the postcard encoding of `bundle`.
