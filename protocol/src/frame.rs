@@ -73,6 +73,15 @@ pub fn decode_response(body: &[u8]) -> Result<Response<'_>, WireError> {
     decode(body)
 }
 
+/// The `id` a request or response body starts with, if its first bytes are a valid `u32`
+/// varint; for answering a body that fails to decode with the id it was sent under
+/// (PROTOCOL §7.3: id 0 when no id can be read).
+pub fn peek_id(body: &[u8]) -> Option<u32> {
+    postcard::take_from_bytes::<u32>(body)
+        .ok()
+        .map(|(id, _)| id)
+}
+
 /// A growable byte buffer that frames can be appended to (`Vec<u8>` here, `BytesMut` in the
 /// codec), so both framings share one encoder.
 pub trait FrameSink {
@@ -232,5 +241,14 @@ mod tests {
         let (body, used) = split_frame(&out[2..], MAX_RESPONSE_FRAME).unwrap().unwrap();
         assert_eq!(used, out.len() - 2);
         assert_eq!(decode_response(body).unwrap(), response);
+    }
+
+    #[test]
+    fn peeks_the_id_of_a_body_that_does_not_decode() {
+        assert_eq!(peek_id(&[0x07, 0xff, 0xff]), Some(7));
+        assert_eq!(peek_id(&[0x80, 0x01, 0x63]), Some(128));
+        assert_eq!(peek_id(&[0x80]), None);
+        assert_eq!(peek_id(&[]), None);
+        assert_eq!(peek_id(&[0xff, 0xff, 0xff, 0xff, 0x7f]), None);
     }
 }
