@@ -1,0 +1,190 @@
+//! The command line: `serve`, `seal`, and every flag with its documentation.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::limits::{
+    AUDIT_QUEUE_RANGE, DEFAULT_AUDIT_QUEUE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES, MAX_CONNECTIONS_RANGE, MAX_REQUEST_BYTES_RANGE,
+    MAX_RESPONSE_BYTES_RANGE, parse_duration, parse_timeout,
+};
+
+/// The per-execution secrets daemon of ax-secrets.
+///
+/// `serve` opens a sealed bundle into locked memory and answers node code on a Unix socket;
+/// `seal` makes a local sealed bundle from a JSON file of secrets, for running without a
+/// control plane. Exit codes: 0 clean stop, 64 usage, 65 bad bundle or key, 66 missing input,
+/// 70 internal, 71 OS failure, 73 cannot create output.
+#[derive(Debug, Parser)]
+#[command(name = "ax-sidecar", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a sealed bundle on a Unix socket until SIGTERM or SIGINT.
+    Serve(ServeArgs),
+    /// Seal a JSON file of secrets into a local bundle file.
+    Seal(SealArgs),
+}
+
+/// Flags of `ax-sidecar serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Path of the socket to create. Its directory must belong to this user with mode 0700
+    /// (created so if missing); a stale socket is replaced, anything else there is refused.
+    #[arg(long, value_name = "PATH")]
+    pub socket: PathBuf,
+
+    /// The local sealed bundle to serve (made by `ax-sidecar seal`).
+    #[arg(long, value_name = "BUNDLE")]
+    pub bundle_file: PathBuf,
+
+    /// The 32-byte key the bundle is sealed with.
+    #[arg(long, value_name = "KEY")]
+    pub key_file: PathBuf,
+
+    /// Inherited file descriptor to write "READY\n" to once the socket serves (then closed).
+    #[arg(long, value_name = "N")]
+    pub ready_fd: Option<i32>,
+
+    /// Uid allowed to connect (SO_PEERCRED); repeatable. Default: this process's uid only.
+    /// Giving any replaces the default.
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub allow_uids: Vec<u32>,
+
+    /// File holding the client token every Hello must carry (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE")]
+    pub client_token_file: Option<PathBuf>,
+
+    /// Serve even if the secret memory cannot be locked (it may then reach swap).
+    #[arg(long)]
+    pub allow_unlocked_memory: bool,
+
+    /// Format of the logs on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Most detailed log level written.
+    #[arg(long, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+
+    /// Where audit events go, as JSON lines: a file (appended to, created 0600) or "-" for
+    /// stderr.
+    #[arg(long, value_name = "PATH", default_value = "-")]
+    pub audit_file: PathBuf,
+
+    /// Most connections open at once (1 to 65536); beyond it a client gets Busy.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(MAX_CONNECTIONS_RANGE))]
+    pub max_connections: u32,
+
+    /// Largest request frame accepted, in bytes (8192 to 1048576).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_REQUEST_BYTES,
+          value_parser = clap::value_parser!(u32).range(MAX_REQUEST_BYTES_RANGE))]
+    pub max_request_bytes: u32,
+
+    /// Largest response frame sent, in bytes (1048640 to 16777216); a larger render or
+    /// redaction gets TooLarge.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_RESPONSE_BYTES,
+          value_parser = clap::value_parser!(u32).range(MAX_RESPONSE_BYTES_RANGE))]
+    pub max_response_bytes: u32,
+
+    /// Close a connection idle this long (10ms to 24h; units ms, s, m, h).
+    #[arg(long, value_name = "DUR", default_value = "300s", value_parser = parse_timeout)]
+    pub idle_timeout: Duration,
+
+    /// Disconnect a peer that starts a frame and does not finish it within this (10ms to 24h).
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
+    pub partial_frame_timeout: Duration,
+
+    /// On SIGTERM/SIGINT, how long requests in flight may take to finish (10ms to 24h).
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_timeout)]
+    pub shutdown_timeout: Duration,
+
+    /// Audit events queued before new ones are counted as dropped (16 to 4194304).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_AUDIT_QUEUE,
+          value_parser = clap::value_parser!(u32).range(AUDIT_QUEUE_RANGE))]
+    pub audit_queue: u32,
+
+    /// Worker threads; 1 (the default) serves everything on the main thread.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: u16,
+}
+
+/// Flags of `ax-sidecar seal`.
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// JSON file of secrets: {"secrets": {"NAME": "value", ...}, "overrides": {...}}; a value
+    /// may also be {"value": "...", "version": N, "updated_at": UNIX_SECONDS}. Optional top-level
+    /// "execution_id", "tenant", "environment" and "config" label the bundle.
+    #[arg(long, value_name = "SECRETS.json")]
+    pub input: PathBuf,
+
+    /// The 32-byte key file to seal with.
+    #[arg(long, value_name = "KEY")]
+    pub key_file: PathBuf,
+
+    /// Where to write the sealed bundle (replaced atomically, mode 0600).
+    #[arg(long, value_name = "BUNDLE")]
+    pub output: PathBuf,
+
+    /// Create the key file with 32 fresh random bytes (mode 0600); refuses to overwrite one.
+    #[arg(long)]
+    pub new_key: bool,
+
+    /// How long the sealed file stays valid (units s, m, h, d).
+    #[arg(long, value_name = "DUR", default_value = "90d", value_parser = parse_duration)]
+    pub valid_for: Duration,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Errors and warnings (refused clients, dropped connections).
+    Warn,
+    /// Start-up, shutdown and notable events.
+    Info,
+    /// Every connection.
+    Debug,
+}
+
+impl From<LogLevel> for tracing::Level {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Error => Self::ERROR,
+            LogLevel::Warn => Self::WARN,
+            LogLevel::Info => Self::INFO,
+            LogLevel::Debug => Self::DEBUG,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,230 @@
+//! `ax-sidecar serve`: start-up in the order DESIGN §6 requires, serving, and shutdown.
+//!
+//! Order: claim the ready descriptor, harden the process, read the key, open the bundle into
+//! the locked arena, open the audit sink, bind the socket, start serving, write `READY`. Any
+//! failure before `READY` returns a [`StartupError`] and leaves no socket behind (the socket
+//! file removes itself when dropped). After `READY`, only a signal or the parent's death stops
+//! the sidecar, and it then drains, flushes the audit trail, wipes memory and unlinks.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
+
+use crate::audit::jsonl::JsonLinesSink;
+use crate::audit::{AuditQueue, AuditSink, AuditWriter};
+use crate::cli::ServeArgs;
+use crate::exit::StartupError;
+use crate::harden::harden;
+use crate::limits::{AUDIT_FLUSH_INTERVAL, ConnectionLimits};
+use crate::ready::ReadyFd;
+use crate::request::Service;
+use crate::server::{self, Admission};
+use crate::socket::bind_private;
+use crate::source::{BundleSource, MemoryPolicy};
+use crate::token::ClientToken;
+
+/// Runs the daemon until it is told to stop; `Ok` means a clean shutdown.
+pub fn run(args: ServeArgs) -> Result<(), StartupError> {
+    let ready = args.ready_fd.map(ReadyFd::claim).transpose()?;
+    crate::logging::init(args.log_format, args.log_level.into());
+    let hardened = harden()?;
+    // Signals are caught from here on, so a SIGTERM during start-up still ends in a clean
+    // shutdown (no socket left behind) rather than the default instant death.
+    let runtime = build_runtime(args.threads)?;
+    let mut signals = {
+        let _context = runtime.enter();
+        Signals::new().map_err(|source| StartupError::Runtime {
+            what: "signal handler",
+            source,
+        })?
+    };
+    if hardened.orphaned {
+        return Err(StartupError::Orphaned);
+    }
+
+    let source = BundleSource::LocalFile {
+        bundle: args.bundle_file.clone(),
+        key: args.key_file.clone(),
+    };
+    let token = args
+        .client_token_file
+        .as_deref()
+        .map(read_token)
+        .transpose()?;
+    let policy = if args.allow_unlocked_memory {
+        MemoryPolicy::AllowUnlocked
+    } else {
+        MemoryPolicy::RequireLocked
+    };
+    let store = Arc::new(source.load(policy)?);
+    let sink = open_audit_sink(&args.audit_file, &store.info().execution_id)?;
+
+    let (listener, socket_file) =
+        bind_private(&args.socket).map_err(|source| StartupError::Socket {
+            path: args.socket.clone(),
+            source,
+        })?;
+    let queue = Arc::new(AuditQueue::new(args.audit_queue as usize));
+    let writer = AuditWriter::spawn(
+        Arc::clone(&queue),
+        Arc::clone(&store),
+        sink,
+        AUDIT_FLUSH_INTERVAL,
+    )
+    .map_err(|source| StartupError::Runtime {
+        what: "audit writer",
+        source,
+    })?;
+    let limits = ConnectionLimits {
+        max_request_bytes: args.max_request_bytes,
+        max_response_bytes: args.max_response_bytes,
+        idle_timeout: args.idle_timeout,
+        partial_frame_timeout: args.partial_frame_timeout,
+    };
+    let service = Arc::new(Service::new(Arc::clone(&store), queue, token, limits));
+    let admission = Admission {
+        allowed_uids: if args.allow_uids.is_empty() {
+            vec![nix::unistd::Uid::effective().as_raw()]
+        } else {
+            args.allow_uids.clone()
+        },
+        max_connections: args.max_connections as usize,
+        shutdown_timeout: args.shutdown_timeout,
+    };
+
+    let served = runtime.block_on(async {
+        let listener = tokio::net::UnixListener::from_std(listener).map_err(|source| {
+            StartupError::Runtime {
+                what: "listener",
+                source,
+            }
+        })?;
+        let shutdown = CancellationToken::new();
+        let watcher = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                let name = signals.recv().await;
+                tracing::info!(signal = name, "shutting down");
+                shutdown.cancel();
+            }
+        });
+        tracing::info!(
+            socket = %socket_file.path().display(),
+            execution_id = %store.info().execution_id,
+            tenant = %store.info().tenant,
+            secrets = store.len(),
+            overrides = store.override_count(),
+            memory_locked = store.is_locked(),
+            allowed_uids = ?admission.allowed_uids,
+            client_token = service.token.is_some(),
+            "serving"
+        );
+        if let Some(ready) = ready {
+            ready.signal();
+        }
+        server::run(listener, Arc::clone(&service), admission, shutdown).await;
+        watcher.abort();
+        Ok::<(), StartupError>(())
+    });
+    drop(runtime);
+    drop(service);
+    writer.finish();
+    drop(socket_file);
+    drop(store);
+    served?;
+    tracing::info!("stopped: audit flushed, memory wiped, socket removed");
+    Ok(())
+}
+
+fn read_token(path: &Path) -> Result<ClientToken, StartupError> {
+    let mut contents = Zeroizing::new(Vec::new());
+    std::fs::File::open(path)
+        .and_then(|f| {
+            use std::io::Read;
+            f.take(ax_protocol::limits::MAX_TOKEN_LEN as u64 + 3)
+                .read_to_end(&mut contents)
+        })
+        .map_err(|source| StartupError::Input {
+            what: "client token file",
+            path: path.to_path_buf(),
+            source,
+        })?;
+    ClientToken::from_file_contents(contents).map_err(|source| StartupError::Token {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn open_audit_sink(path: &Path, execution_id: &str) -> Result<Box<dyn AuditSink>, StartupError> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(JsonLinesSink::new(
+            std::io::stderr(),
+            execution_id,
+        )));
+    }
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|source| StartupError::AuditFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(Box::new(JsonLinesSink::new(file, execution_id)))
+}
+
+fn build_runtime(threads: u16) -> Result<tokio::runtime::Runtime, StartupError> {
+    let mut builder = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(usize::from(threads));
+        b
+    };
+    builder
+        .enable_io()
+        .enable_time()
+        .max_blocking_threads(2)
+        .thread_stack_size(256 * 1024)
+        .build()
+        .map_err(|source| StartupError::Runtime {
+            what: "runtime",
+            source,
+        })
+}
+
+/// SIGTERM and SIGINT (SIGTERM is also what the parent's death sends).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Waits for the first of them, and names it.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Prints a start-up failure as the one line PROTOCOL §14 promises.
+pub fn report(err: &StartupError) {
+    let _ = writeln!(std::io::stderr(), "ax-sidecar: {err}");
+}

@@ -1,0 +1,48 @@
+//! `ax-sidecar`: the per-execution daemon that serves a sealed secret bundle from locked memory
+//! over a Unix socket (DESIGN §1, §6). The binary's `main` only parses arguments; everything
+//! else lives here, one idea per module.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line and the documentation of every flag.
+//! - [`limits`]: every tunable limit, with its default and valid range.
+//! - [`exit`]: exit codes and the start-up errors that map onto them.
+//! - [`messages`]: every error text sent to clients.
+//! - [`daemon`]: `serve`: start-up order, serving, shutdown.
+//! - [`seal`]: `seal`: JSON secrets into a local sealed file.
+//! - [`harden`]: dumpable off, no core, parent-death signal.
+//! - [`alloc`]: the global allocator that wipes freed memory.
+//! - [`arena`]: the one locked, guarded, read-only region holding the values.
+//! - [`source`]: where the bundle comes from (the local file today).
+//! - [`store`]: the effective secrets: an index into the arena.
+//! - [`socket`]: the private directory and the 0600 socket file.
+//! - [`server`]: the accept loop, peer checks, the connection cap, drained shutdown.
+//! - [`connection`]: one connection: framing, timeouts, pipelining, buffer wiping.
+//! - [`request`]: one module per request kind.
+//! - [`token`]: the client token, checked in constant time.
+//! - [`redact`] and [`encodings`]: the redaction engine and the forms it matches.
+//! - [`audit`]: the audit queue, its writer thread and the JSON-lines sink.
+//! - [`ready`]: the ready line for the launcher.
+//! - [`logging`]: tracing to stderr, text or JSON.
+
+pub mod alloc;
+pub mod arena;
+pub mod audit;
+pub mod cli;
+pub mod connection;
+pub mod daemon;
+pub mod encodings;
+pub mod exit;
+pub mod harden;
+pub mod limits;
+pub mod logging;
+pub mod messages;
+pub mod ready;
+pub mod redact;
+pub mod request;
+pub mod seal;
+pub mod server;
+pub mod socket;
+pub mod source;
+pub mod store;
+pub mod token;

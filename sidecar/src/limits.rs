@@ -1,0 +1,138 @@
+//! Every operator-tunable limit of the daemon: its default and its valid range, in one place.
+//!
+//! The protocol's own limits (frame sizes, name and value lengths) live in
+//! `ax_protocol::limits`; these are the daemon's choices within them.
+
+use std::time::Duration;
+
+use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
+
+/// Default `--max-connections`: far above what one execution's nodes open, low enough that a
+/// runaway client cannot exhaust descriptors or memory (each idle connection holds ~8 KiB).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;
+/// Valid range of `--max-connections`.
+pub const MAX_CONNECTIONS_RANGE: std::ops::RangeInclusive<i64> = 1..=65_536;
+
+/// Default and maximum `--max-request-bytes`: the protocol's request limit.
+pub const DEFAULT_MAX_REQUEST_BYTES: u32 = MAX_REQUEST_FRAME;
+/// Valid range of `--max-request-bytes`: a `Hello` with a full token must still fit.
+pub const MAX_REQUEST_BYTES_RANGE: std::ops::RangeInclusive<i64> = 8_192..=MAX_REQUEST_FRAME as i64;
+
+/// Default and maximum `--max-response-bytes`: the protocol's response limit.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = MAX_RESPONSE_FRAME;
+/// Valid range of `--max-response-bytes`: a 1 MiB value must still fit in a `Secret`.
+pub const MAX_RESPONSE_BYTES_RANGE: std::ops::RangeInclusive<i64> =
+    (MAX_REQUEST_FRAME as i64 + 64)..=MAX_RESPONSE_FRAME as i64;
+
+/// Default `--idle-timeout`: clients reconnect transparently, so idle connections are cheap to
+/// drop; five minutes keeps a node that reads a secret per task on one connection.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default `--partial-frame-timeout`: a frame of 1 MiB arrives in milliseconds over a Unix
+/// socket; a peer that starts one and stalls for seconds is broken or hostile.
+pub const DEFAULT_PARTIAL_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--shutdown-timeout`: how long requests in flight may take to finish on SIGTERM.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Valid range of every timeout flag.
+pub const TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(10), Duration::from_secs(24 * 3600));
+
+/// Default `--audit-queue`: events held between the server and the audit writer; beyond it
+/// events are counted as dropped rather than slowing down or blocking reads.
+pub const DEFAULT_AUDIT_QUEUE: u32 = 65_536;
+/// Valid range of `--audit-queue`.
+pub const AUDIT_QUEUE_RANGE: std::ops::RangeInclusive<i64> = 16..=4_194_304;
+/// How often the audit writer wakes up to write what is queued, at most.
+pub const AUDIT_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Default `--valid-for` of `seal`: a local file stops working after this, which bounds the
+/// damage of a file and key that leaked together.
+pub const DEFAULT_LOCAL_VALIDITY: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// The limits every connection is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Largest request frame body accepted.
+    pub max_request_bytes: u32,
+    /// Largest response frame body sent.
+    pub max_response_bytes: u32,
+    /// Idle time after which a connection is closed between frames.
+    pub idle_timeout: Duration,
+    /// Time a peer has to finish a frame it started.
+    pub partial_frame_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            partial_frame_timeout: DEFAULT_PARTIAL_FRAME_TIMEOUT,
+        }
+    }
+}
+
+/// Parses `250ms`, `10s`, `5m`, `2h` or `90d` into a duration.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("'{text}' has no unit: write e.g. 250ms, 10s, 5m, 2h or 90d"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' does not start with a whole number"))?;
+    let scale = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("'{unit}' is not a unit: use ms, s, m, h or d")),
+    };
+    n.checked_mul(scale)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("'{text}' is too long"))
+}
+
+/// Parses a timeout flag and checks it against [`TIMEOUT_RANGE`].
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    let (low, high) = TIMEOUT_RANGE;
+    if d < low || d > high {
+        return Err(format!("'{text}' is out of range: use 10ms to 24h"));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_unit() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_duration() {
+        for bad in [
+            "",
+            "10",
+            "s",
+            "1.5s",
+            "10 s",
+            "10sec",
+            "-1s",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_timeout("5ms").is_err());
+        assert!(parse_timeout("25h").is_err());
+        assert!(parse_timeout("10ms").is_ok());
+    }
+}

@@ -1,0 +1,27 @@
+//! Every message the sidecar sends a client in an `Error` response, in one place.
+//!
+//! None of them carries anything the client sent: a value pasted where a name belongs must not
+//! come back in an error, and clients act on the code, never on the text (PROTOCOL §6.6).
+
+/// `BadRequest`: the frame did not decode.
+pub const MALFORMED: &str = "malformed request; closing the connection";
+/// `TooLarge`: a request frame over the limit.
+pub const REQUEST_TOO_LARGE: &str = "request frame over the limit; closing the connection";
+/// `TooLarge`: the answer would exceed the response limit.
+pub const RESPONSE_TOO_LARGE: &str = "the response would exceed the response size limit";
+/// `UnsupportedVersion`.
+pub const UNSUPPORTED_VERSION: &str = "unsupported protocol version; this sidecar speaks 1";
+/// `Unauthorized`: wrong or missing token.
+pub const BAD_TOKEN: &str = "client token missing or wrong";
+/// `Unauthorized`: the peer's uid is not on the allow-list.
+pub const UID_NOT_ALLOWED: &str = "this uid may not connect to this sidecar";
+/// `HandshakeRequired`: a request before `Hello`.
+pub const HELLO_FIRST: &str = "the first request on a connection must be Hello";
+/// `HandshakeRequired`: a second `Hello`.
+pub const HELLO_TWICE: &str = "Hello was already done on this connection";
+/// `Busy`: the connection limit is reached.
+pub const BUSY: &str = "too many connections; retry later";
+/// `ShuttingDown`.
+pub const SHUTTING_DOWN: &str = "the sidecar is shutting down";
+/// `Internal`: the redaction matcher could not be built.
+pub const REDACTION_UNAVAILABLE: &str = "redaction is unavailable; see the sidecar's log";

@@ -1,0 +1,57 @@
+//! `Hello`: the version check and the client token (PROTOCOL §7.1).
+
+use std::borrow::Cow;
+
+use ax_protocol::limits::PROTOCOL_VERSION;
+use ax_protocol::{ErrorCode, ResponseBody, SecretText};
+use bytes::BytesMut;
+
+use super::{Flow, Service, Session, close_with, reply};
+use crate::messages;
+
+/// The name and version the sidecar gives in its `Hello`.
+pub const SIDECAR: &str = concat!("ax-sidecar/", env!("CARGO_PKG_VERSION"));
+
+pub(super) fn serve(
+    service: &Service,
+    session: &mut Session,
+    id: u32,
+    version: u16,
+    token: Option<&SecretText<'_>>,
+    out: &mut BytesMut,
+) -> Flow {
+    if version != PROTOCOL_VERSION {
+        tracing::info!(
+            peer_pid = session.peer.pid,
+            version,
+            "refused a client: unsupported version"
+        );
+        return close_with(
+            out,
+            id,
+            ErrorCode::UnsupportedVersion,
+            messages::UNSUPPORTED_VERSION,
+        );
+    }
+    if let Some(expected) = &service.token {
+        if !token.is_some_and(|t| expected.matches(t.expose())) {
+            tracing::warn!(
+                peer_pid = session.peer.pid,
+                peer_uid = session.peer.uid,
+                "refused a client: bad token"
+            );
+            return close_with(out, id, ErrorCode::Unauthorized, messages::BAD_TOKEN);
+        }
+    }
+    session.greeted = true;
+    reply(
+        service,
+        out,
+        id,
+        ResponseBody::Hello {
+            version: PROTOCOL_VERSION,
+            sidecar: Cow::Borrowed(SIDECAR),
+            execution_id: Cow::Borrowed(&service.store.info().execution_id),
+        },
+    )
+}

@@ -1,0 +1,185 @@
+//! Serving one decoded request: one module per request kind, and what they share.
+//!
+//! Every handler writes exactly one response frame into the connection's output buffer and
+//! says whether the connection goes on. Values are written straight from the locked arena into
+//! that buffer; the buffer is wiped after it is sent (see `connection`).
+
+mod get;
+mod hello;
+pub use hello::SIDECAR;
+mod list;
+mod redact;
+mod render;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use ax_protocol::frame::encode_frame;
+use ax_protocol::{ErrorCode, Request, RequestBody, Response, ResponseBody};
+use bytes::BytesMut;
+use tokio::sync::OnceCell;
+
+use crate::audit::{AuditName, AuditQueue, Peer};
+use crate::limits::ConnectionLimits;
+use crate::messages;
+use crate::redact::Redactor;
+use crate::store::Store;
+use crate::token::ClientToken;
+
+/// What the connection does after a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next request.
+    Continue,
+    /// Send what is buffered and close.
+    Close,
+}
+
+/// Everything a request may need, shared by all connections.
+#[derive(Debug)]
+pub struct Service {
+    /// The secrets.
+    pub store: Arc<Store>,
+    /// The audit queue.
+    pub audit: Arc<AuditQueue>,
+    /// The client token, when one is required.
+    pub token: Option<ClientToken>,
+    /// Per-connection limits.
+    pub limits: ConnectionLimits,
+    redactor: OnceCell<Arc<Redactor>>,
+}
+
+impl Service {
+    /// A service over `store`.
+    pub fn new(
+        store: Arc<Store>,
+        audit: Arc<AuditQueue>,
+        token: Option<ClientToken>,
+        limits: ConnectionLimits,
+    ) -> Self {
+        Self {
+            store,
+            audit,
+            token,
+            limits,
+            redactor: OnceCell::new(),
+        }
+    }
+
+    /// The redaction matcher, built on first use off the serving thread.
+    async fn redactor(&self) -> Option<&Redactor> {
+        let built = self
+            .redactor
+            .get_or_try_init(|| {
+                let store = Arc::clone(&self.store);
+                async move {
+                    let started = std::time::Instant::now();
+                    let built = tokio::task::spawn_blocking(move || Redactor::build(&store)).await;
+                    match built {
+                        Ok(Ok(redactor)) => {
+                            tracing::info!(
+                                elapsed_ms = started.elapsed().as_millis() as u64,
+                                "built the redaction matcher"
+                            );
+                            Ok(Arc::new(redactor))
+                        }
+                        Ok(Err(err)) => {
+                            tracing::error!(error = %err, "redaction unavailable");
+                            Err(())
+                        }
+                        Err(_) => {
+                            tracing::error!("building the redaction matcher failed");
+                            Err(())
+                        }
+                    }
+                }
+            })
+            .await;
+        built.ok().map(|r| &**r)
+    }
+
+    /// The audit name of `name`: its store position, or why it has none.
+    fn audit_name(&self, name: &str) -> AuditName {
+        if !ax_protocol::name::is_valid_name(name) {
+            return AuditName::Invalid;
+        }
+        match self.store.position(name) {
+            Some(index) => AuditName::Known(index),
+            None => AuditName::Missing(name.into()),
+        }
+    }
+}
+
+/// One connection's state.
+#[derive(Debug)]
+pub struct Session {
+    /// The peer, from `SO_PEERCRED`.
+    pub peer: Peer,
+    /// Whether `Hello` succeeded.
+    pub greeted: bool,
+}
+
+/// Serves `request`, appending its response frame to `out`.
+pub async fn serve(
+    service: &Service,
+    session: &mut Session,
+    request: Request<'_>,
+    out: &mut BytesMut,
+) -> Flow {
+    let id = request.id;
+    match (session.greeted, request.body) {
+        (false, RequestBody::Hello { version, token, .. }) => {
+            hello::serve(service, session, id, version, token.as_ref(), out)
+        }
+        (false, _) => close_with(out, id, ErrorCode::HandshakeRequired, messages::HELLO_FIRST),
+        (true, RequestBody::Hello { .. }) => {
+            close_with(out, id, ErrorCode::HandshakeRequired, messages::HELLO_TWICE)
+        }
+        (true, RequestBody::Get { name }) => get::serve(service, session, id, &name, out),
+        (true, RequestBody::List) => list::serve(service, id, out),
+        (true, RequestBody::Render { template }) => {
+            render::serve(service, session, id, template.expose(), out)
+        }
+        (true, RequestBody::Redact { text }) => {
+            redact::serve(service, session, id, text.expose(), out).await
+        }
+        (true, RequestBody::Ping) => reply(service, out, id, ResponseBody::Pong),
+    }
+}
+
+/// Appends the response; one over the response limit becomes a `TooLarge` error instead.
+fn reply(service: &Service, out: &mut BytesMut, id: u32, body: ResponseBody<'_>) -> Flow {
+    let response = Response { id, body };
+    if encode_frame(&response, service.limits.max_response_bytes, out).is_err() {
+        return error(
+            out,
+            id,
+            ErrorCode::TooLarge,
+            messages::RESPONSE_TOO_LARGE,
+            Flow::Continue,
+        );
+    }
+    Flow::Continue
+}
+
+/// Appends an `Error` response and closes the connection.
+pub fn close_with(out: &mut BytesMut, id: u32, code: ErrorCode, message: &'static str) -> Flow {
+    error(out, id, code, message, Flow::Close)
+}
+
+fn error(out: &mut BytesMut, id: u32, code: ErrorCode, message: &'static str, flow: Flow) -> Flow {
+    let response = Response {
+        id,
+        body: ResponseBody::Error {
+            code,
+            message: Cow::Borrowed(message),
+        },
+    };
+    // An error frame is a few dozen bytes: it always fits the smallest response limit.
+    let limit = ax_protocol::limits::MAX_RESPONSE_FRAME;
+    if encode_frame(&response, limit, out).is_err() {
+        tracing::error!("cannot encode an error response");
+        return Flow::Close;
+    }
+    flow
+}

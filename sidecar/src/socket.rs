@@ -1,0 +1,205 @@
+//! The listening socket: a private directory, a 0600 socket file, no symlink ever followed.
+//!
+//! The directory is opened once with `O_NOFOLLOW` and checked (a real directory, ours, closed
+//! to group and others); from then on everything goes through that descriptor: the stale-socket
+//! check and removal use `*at` calls, and `bind` goes through `/proc/self/fd/N/NAME`, so a
+//! directory swapped for a symlink after the check cannot redirect the socket. The file is
+//! created under `umask 0177`, so it is never more open than 0600, not even for an instant.
+
+use std::ffi::OsString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, open};
+use nix::sys::stat::{Mode, SFlag, fstat, fstatat, umask};
+use nix::unistd::{Uid, UnlinkatFlags, unlinkat};
+
+/// Why the socket could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    /// The path has no file name, or one too long to bind.
+    #[error("the socket path must end in a file name of 1 to {MAX_NAME_LEN} bytes")]
+    BadName,
+    /// The directory could not be created or opened.
+    #[error("cannot open its directory {dir}: {errno}")]
+    Directory {
+        /// The directory.
+        dir: PathBuf,
+        /// The OS error (`ELOOP`: it is a symlink).
+        errno: Errno,
+    },
+    /// The directory is not private to this user.
+    #[error(
+        "its directory {dir} must belong to uid {uid} and be closed to group and others \
+         (mode 0700), but has owner {owner} and mode {mode:04o}"
+    )]
+    NotPrivate {
+        /// The directory.
+        dir: PathBuf,
+        /// This process's uid.
+        uid: u32,
+        /// The directory's owner.
+        owner: u32,
+        /// The directory's permission bits.
+        mode: u32,
+    },
+    /// Something that is not a socket is at the path.
+    #[error("the path exists and is not a socket; refusing to remove it")]
+    Occupied,
+    /// A live process answers on the socket already.
+    #[error("another process is already listening on it")]
+    InUse,
+    /// Checking, removing or binding failed.
+    #[error("cannot {step}: {errno}")]
+    Os {
+        /// What was being done.
+        step: &'static str,
+        /// The OS error.
+        errno: Errno,
+    },
+}
+
+/// Longest socket file name: `sun_path` holds 108 bytes, and binding goes through
+/// `/proc/self/fd/N/`.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A bound socket file; removed when dropped, if it is still the one bound.
+#[derive(Debug)]
+pub struct SocketFile {
+    dir: OwnedFd,
+    name: OsString,
+    path: PathBuf,
+    inode: (u64, u64),
+}
+
+impl SocketFile {
+    /// The path the socket was asked for.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        // Remove only the inode this process created: a socket put there by someone else since
+        // (a later sidecar after a stale-socket replacement) is theirs.
+        let same = fstatat(
+            &self.dir,
+            self.name.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .is_ok_and(|st| (st.st_dev, st.st_ino) == self.inode);
+        if same {
+            let _ = unlinkat(&self.dir, self.name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+        }
+    }
+}
+
+/// Creates the listening socket at `path`, as described in the module documentation.
+pub fn bind_private(path: &Path) -> Result<(UnixListener, SocketFile), SocketError> {
+    let name = path.file_name().ok_or(SocketError::BadName)?;
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(SocketError::BadName);
+    }
+    let dir_path = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = open_private_dir(&dir_path)?;
+    remove_stale(&dir, name.as_ref())?;
+
+    let via = bind_path(&dir, name.as_ref());
+    let old = umask(Mode::from_bits_truncate(0o177));
+    let bound = UnixListener::bind(&via);
+    umask(old);
+    let listener = bound.map_err(|e| SocketError::Os {
+        step: "bind the socket",
+        errno: io_errno(&e),
+    })?;
+    let st =
+        fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|errno| SocketError::Os {
+            step: "check the new socket",
+            errno,
+        })?;
+    let file = SocketFile {
+        dir,
+        name: name.to_os_string(),
+        path: path.to_path_buf(),
+        inode: (st.st_dev, st.st_ino),
+    };
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| SocketError::Os {
+            step: "make the socket non-blocking",
+            errno: io_errno(&e),
+        })?;
+    Ok((listener, file))
+}
+
+fn open_private_dir(dir: &Path) -> Result<OwnedFd, SocketError> {
+    let failed = |errno| SocketError::Directory {
+        dir: dir.to_path_buf(),
+        errno,
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(failed(io_errno(&e))),
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = open(dir, flags, Mode::empty()).map_err(failed)?;
+    let st = fstat(&fd).map_err(failed)?;
+    let uid = Uid::effective().as_raw();
+    let mode = st.st_mode & 0o7777;
+    if st.st_uid != uid || mode & 0o077 != 0 {
+        return Err(SocketError::NotPrivate {
+            dir: dir.to_path_buf(),
+            uid,
+            owner: st.st_uid,
+            mode,
+        });
+    }
+    Ok(fd)
+}
+
+/// Removes a socket nobody listens on; refuses a live socket and anything that is not one.
+fn remove_stale(dir: &OwnedFd, name: &Path) -> Result<(), SocketError> {
+    let st = match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(errno) => {
+            return Err(SocketError::Os {
+                step: "check the socket path",
+                errno,
+            });
+        }
+    };
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFSOCK {
+        return Err(SocketError::Occupied);
+    }
+    match UnixStream::connect(bind_path(dir, name)) {
+        Ok(_) => Err(SocketError::InUse),
+        Err(e) if io_errno(&e) == Errno::ECONNREFUSED => {
+            unlinkat(dir, name, UnlinkatFlags::NoRemoveDir).map_err(|errno| SocketError::Os {
+                step: "remove the stale socket",
+                errno,
+            })
+        }
+        Err(e) => Err(SocketError::Os {
+            step: "probe the existing socket",
+            errno: io_errno(&e),
+        }),
+    }
+}
+
+/// `NAME` inside the already-opened directory, without resolving the directory's path again.
+fn bind_path(dir: &impl AsFd, name: &Path) -> PathBuf {
+    Path::new(&format!("/proc/self/fd/{}", dir.as_fd().as_raw_fd())).join(name)
+}
+
+fn io_errno(err: &std::io::Error) -> Errno {
+    err.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
+}
