@@ -1,0 +1,30 @@
+"""Every limit and constant of protocol v1 that the shim relies on (PROTOCOL.md §9)."""
+
+from __future__ import annotations
+
+#: The protocol version this shim speaks, sent in ``Hello``.
+PROTOCOL_VERSION = 1
+
+#: How this shim names itself in ``Hello`` (at most 256 bytes).
+CLIENT_NAME = "python/0.1.0"
+
+#: Bytes in the big-endian length prefix of every frame.
+FRAME_HEADER_LEN = 4
+
+#: Largest request body, inclusive: 1 MiB.
+MAX_REQUEST_FRAME = 1024 * 1024
+
+#: Largest response body, inclusive: 16 MiB.
+MAX_RESPONSE_FRAME = 16 * 1024 * 1024
+
+#: Longest secret name in bytes.
+MAX_NAME_LEN = 128
+
+#: What stands for a secret in redacted text.
+REDACTION_MARK = "***"
+
+#: Environment variable holding the sidecar's socket path.
+SOCKET_ENV = "AX_SECRETS_SOCKET"
+
+#: Environment variable holding the client token (unset or empty: no token).
+TOKEN_ENV = "AX_SECRETS_TOKEN"

@@ -1,0 +1,87 @@
+"""A scripted stand-in for the sidecar, for the client's edge cases: one thread accepting on a
+Unix socket, each connection handed to a test-supplied function with helpers to read requests
+and write responses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from typing import Callable, List, Optional
+
+from ax_secrets.messages import ErrorResponse, HelloResponse, Request, Response, ResponseBody
+from ax_secrets.wire import decode_request, encode_response, frame
+
+
+class Peer:
+    """One accepted connection, seen from the fake sidecar."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.file = sock.makefile("rb")
+
+    def read(self) -> Optional[Request]:
+        header = self.file.read(4)
+        if len(header) < 4:
+            return None
+        body = self.file.read(int.from_bytes(header, "big"))
+        return decode_request(body)
+
+    def answer(self, request_id: int, body: ResponseBody) -> None:
+        self.sock.sendall(frame(encode_response(Response(request_id, body))))
+
+    def handshake(self) -> Request:
+        hello = self.read()
+        assert hello is not None
+        self.answer(hello.id, HelloResponse(1, "fake/0", "exec-fake"))
+        return hello
+
+    def error(self, request_id: int, code: str) -> None:
+        self.answer(request_id, ErrorResponse(code, f"{code} from the fake"))
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+class FakeSidecar:
+    """Serves connection number ``i`` (from 0) with ``script(i, peer)``; records requests."""
+
+    def __init__(self, script: Callable[[int, Peer], None]) -> None:
+        self.dir = tempfile.mkdtemp(prefix="axpy-fake-")
+        self.path = os.path.join(self.dir, "s.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(8)
+        self.script = script
+        self.connections = 0
+        self.requests: List[Request] = []
+        self.failures: List[BaseException] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            index = self.connections
+            self.connections += 1
+            peer = Peer(sock)
+            try:
+                self.script(index, peer)
+            except BaseException as e:  # surfaced by close()
+                self.failures.append(e)
+            finally:
+                peer.close()
+
+    def close(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self.thread.join(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.failures:
+            raise self.failures[0]

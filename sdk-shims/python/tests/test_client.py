@@ -1,0 +1,238 @@
+"""The client's protocol rules against a scripted fake sidecar (PROTOCOL §7)."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import pytest
+
+from ax_secrets import AxiomContext, RequestTooLargeError, SecretsUnavailableError
+from ax_secrets.messages import GetRequest, PongResponse, SecretResponse
+from fake_sidecar import FakeSidecar, Peer
+
+Script = Callable[[int, Peer], None]
+
+
+@pytest.fixture
+def fake() -> Iterator[Callable[[Script], FakeSidecar]]:
+    made = []
+
+    def make(script: Script) -> FakeSidecar:
+        made.append(FakeSidecar(script))
+        return made[-1]
+
+    yield make
+    for sidecar in made:
+        sidecar.close()
+
+
+def serve_gets(peer: Peer, value: str = "v", limit: int = 1000) -> None:
+    """Answers every Get with ``value`` (after the handshake, done by the caller)."""
+    for _ in range(limit):
+        request = peer.read()
+        if request is None:
+            return
+        peer.answer(request.id, SecretResponse(value))
+
+
+def test_handshake_sends_version_client_and_token(fake) -> None:
+    seen = []
+
+    def script(i: int, peer: Peer) -> None:
+        seen.append(peer.handshake())
+        serve_gets(peer)
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path, token="tok-1") as ax:
+        assert ax.secrets.get("A") == ("v", True)
+        assert ax.secrets.get("B") == ("v", True)
+    hello = seen[0].body
+    assert (seen[0].id, hello.version, hello.client, hello.token) == (0, 1, "python/0.1.0", "tok-1")
+    assert sidecar.connections == 1  # one connection, one handshake, reused
+
+
+def test_an_empty_token_is_sent_as_none(fake, monkeypatch) -> None:
+    seen = []
+
+    def script(i: int, peer: Peer) -> None:
+        seen.append(peer.handshake())
+        serve_gets(peer)
+
+    sidecar = fake(script)
+    monkeypatch.setenv("AX_SECRETS_SOCKET", sidecar.path)
+    monkeypatch.setenv("AX_SECRETS_TOKEN", "")
+    with AxiomContext() as ax:
+        ax.secrets.get("A")
+    assert seen[0].body.token is None
+
+
+def test_an_id_mismatch_drops_the_connection_and_the_next_call_reconnects(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        request = peer.read()
+        assert request is not None
+        if i == 0:
+            peer.answer(request.id + 1, SecretResponse("wrong"))
+            assert peer.read() is None  # the client hung up
+        else:
+            peer.answer(request.id, SecretResponse("right"))
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        with pytest.raises(SecretsUnavailableError, match="answered request"):
+            ax.secrets.get("A")
+        assert ax.secrets.get("A") == ("right", True)
+    assert sidecar.connections == 2
+
+
+def test_shutting_down_is_retried_once_on_a_fresh_connection(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        request = peer.read()
+        assert request is not None
+        if i == 0:
+            peer.error(request.id, "ShuttingDown")
+        else:
+            peer.answer(request.id, SecretResponse("served"))
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        assert ax.secrets.get("A") == ("served", True)
+    assert sidecar.connections == 2
+
+
+def test_busy_twice_is_a_typed_error(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.read()
+        peer.error(0, "Busy")
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        with pytest.raises(SecretsUnavailableError) as failed:
+            ax.secrets.get("A")
+    assert failed.value.code == "Busy"
+    assert sidecar.path in str(failed.value)
+    assert sidecar.connections == 2
+
+
+def test_a_request_is_not_resent_when_the_connection_breaks_after_writing(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        request = peer.read()
+        sidecar.requests.append(request)  # and hang up without answering
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        with pytest.raises(SecretsUnavailableError, match="it was not resent"):
+            ax.secrets.get("A")
+    assert [r.body for r in sidecar.requests] == [GetRequest("A")]
+    assert sidecar.connections == 1
+
+
+def test_a_connection_closed_while_idle_is_replaced_before_sending(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        request = peer.read()
+        assert request is not None
+        peer.answer(request.id, SecretResponse(f"conn{i}"))
+        # then close: the client finds it closed before its next request
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        assert ax.secrets.get("A") == ("conn0", True)
+        assert ax.secrets.get("A") == ("conn1", True)
+    assert sidecar.connections == 2
+
+
+def test_an_unexpected_answer_kind_is_a_typed_error(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        request = peer.read()
+        assert request is not None
+        peer.answer(request.id, PongResponse())
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        with pytest.raises(SecretsUnavailableError, match="answered Get with PongResponse"):
+            ax.secrets.get("A")
+
+
+def test_a_malformed_response_is_a_typed_error(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        request = peer.read()
+        assert request is not None
+        peer.sock.sendall(bytes.fromhex("0000000401010200"))  # option tag 02
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        with pytest.raises(SecretsUnavailableError, match="InvalidOptionTag"):
+            ax.secrets.get("A")
+
+
+def test_another_protocol_version_is_refused(fake) -> None:
+    from ax_secrets.messages import HelloResponse
+
+    def script(i: int, peer: Peer) -> None:
+        hello = peer.read()
+        assert hello is not None
+        peer.answer(hello.id, HelloResponse(2, "future", "exec"))
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        with pytest.raises(SecretsUnavailableError, match="version 2"):
+            ax.secrets.get("A")
+
+
+def test_internal_errors_keep_the_connection(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        first = peer.read()
+        assert first is not None
+        peer.error(first.id, "Internal")
+        serve_gets(peer, "after")
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        with pytest.raises(SecretsUnavailableError) as failed:
+            ax.secrets.get("A")
+        assert failed.value.code == "Internal"
+        assert ax.secrets.get("A") == ("after", True)
+    assert sidecar.connections == 1
+
+
+def test_a_render_over_the_request_limit_is_refused_before_connecting() -> None:
+    ax = AxiomContext(socket="/nonexistent/ax.sock")
+    template = "x" * (1024 * 1024)
+    with pytest.raises(RequestTooLargeError, match="1048576") as refused:
+        ax.secrets.render(template)
+    assert "xxxx" not in str(refused.value)
+    with pytest.raises(RequestTooLargeError):
+        ax.secrets.redact("y" * (1024 * 1024 - 4))
+
+
+def test_a_request_of_exactly_the_limit_is_sent(fake) -> None:
+    from ax_secrets.messages import RedactedResponse
+
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        request = peer.read()
+        assert request is not None
+        peer.answer(request.id, RedactedResponse("ok", []))
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        # id 1 (1 byte) + tag (1) + length varint (3) + text = 1 MiB exactly
+        assert ax.secrets.redact("r" * (1024 * 1024 - 5)).text == "ok"
+
+
+def test_no_socket_configured_is_a_typed_error(monkeypatch) -> None:
+    monkeypatch.delenv("AX_SECRETS_SOCKET", raising=False)
+    with pytest.raises(SecretsUnavailableError, match="AX_SECRETS_SOCKET is not set"):
+        AxiomContext().secrets.get("A")
+
+
+def test_an_invalid_name_never_connects() -> None:
+    ax = AxiomContext(socket="/nonexistent/ax.sock")
+    assert ax.secrets.get("not a name") == ("", False)
+    assert ax.secrets.exists("") is False
