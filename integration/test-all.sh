@@ -14,6 +14,11 @@ for component in rustfmt clippy; do
   fi
 done
 cargo --version
+# The shims' toolchains; each shim's test.sh installs the rest from its own files.
+for tool in python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: this machine kind has it; install it" >&2; exit 1; }
+done
+python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q -r sdk-shims/python/requirements-test.txt
 
 step "format (cargo fmt --check)"
 cargo fmt --all -- --check
@@ -29,5 +34,19 @@ cargo test --workspace --all-features --locked 2>&1 | tee "$log"
 step "doc tests and docs build without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked --quiet
 
-# One closing line for the whole run, summed over every test binary and the doc tests.
+# One closing line for the Rust side, summed over every test binary and the doc tests.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "\ncargo: %d passed, %d failed\n", p, f }' "$log"
+
+# The shims test against the real sidecar: build it once, and every shim's suite uses it.
+step "ax-sidecar for the shims and the conformance suite"
+cargo build -q -p ax-sidecar --locked
+export AX_SIDECAR_BIN="$PWD/target/debug/ax-sidecar"
+"$AX_SIDECAR_BIN" --version
+
+for shim in python; do
+  step "shim: $shim (sdk-shims/$shim/test.sh)"
+  "sdk-shims/$shim/test.sh"
+done
+
+step "conformance suite (integration/conformance/run.py)"
+python3 integration/conformance/run.py --shim python
