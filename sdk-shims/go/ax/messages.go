@@ -1,0 +1,58 @@
+package ax
+
+import "fmt"
+
+// Every message a user of the shim can see. None ever holds a secret value, a token, a
+// template or a text to redact: only socket paths, names of request kinds, error codes and
+// sizes.
+
+const prefix = "ax-secrets: "
+
+func noSocketConfigured(env string) string {
+	return prefix + env + " is not set, so there is no sidecar to ask (in tests, use axtest.NewMock)"
+}
+
+func at(path, what string) string { return prefix + "the sidecar at " + path + " " + what }
+
+const (
+	msgTokenRefused = "refused this client (Unauthorized: a missing or wrong AX_SECRETS_TOKEN, or a uid it does not allow)"
+	msgBrokenTwice  = "closed the connection twice in a row before a request could be sent"
+)
+
+func msgCannotConnect(reason string) string { return "cannot be reached (" + reason + ")" }
+
+func msgHandshakeRefused(code ErrorCode) string {
+	return fmt.Sprintf("refused the handshake with error %s", code)
+}
+
+func msgWrongVersion(v uint16) string {
+	return fmt.Sprintf("speaks protocol version %d, not 1", v)
+}
+
+func msgNotServedTwice(code ErrorCode) string {
+	return fmt.Sprintf("did not serve the request, twice in a row (error %s)", code)
+}
+
+func msgClosedMidRequest(op, reason string) string {
+	return fmt.Sprintf("closed the connection before answering %s (%s); it was not resent", op, reason)
+}
+
+func msgIDMismatch(sent, received uint32) string {
+	return fmt.Sprintf("answered request %d with id %d; the connection was dropped", sent, received)
+}
+
+func msgMalformed(kind string) string {
+	return fmt.Sprintf("sent a malformed response (%s); the connection was dropped", kind)
+}
+
+func msgUnexpectedAnswer(op, answer string) string {
+	return fmt.Sprintf("answered %s with %s; the connection was dropped", op, answer)
+}
+
+func msgErrorAnswer(op string, code ErrorCode) string {
+	return fmt.Sprintf("refused %s with error %s", op, code)
+}
+
+func msgTimedOut(op string, timeout fmt.Stringer) string {
+	return fmt.Sprintf("did not answer %s within %s; the connection was dropped", op, timeout)
+}

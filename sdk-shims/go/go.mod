@@ -1,0 +1,3 @@
+module github.com/ax-secrets/ax-secrets/sdk-shims/go
+
+go 1.22

@@ -1,0 +1,25 @@
+package wire
+
+// Every limit and constant of protocol v1 the shim relies on (PROTOCOL.md §9).
+const (
+	// ProtocolVersion is the version this shim speaks, sent in Hello.
+	ProtocolVersion = 1
+	// ClientName is how this shim names itself in Hello (at most 256 bytes).
+	ClientName = "go/0.1.0"
+	// HeaderLen is the size of the big-endian length prefix of every frame.
+	HeaderLen = 4
+	// MaxRequestBody is the largest request body, inclusive: 1 MiB.
+	MaxRequestBody = 1 << 20
+	// MaxResponseBody is the largest response body, inclusive: 16 MiB.
+	MaxResponseBody = 16 << 20
+	// MaxNameLen is the longest secret name, in bytes.
+	MaxNameLen = 128
+	// MaxValueLen is the longest secret value, in bytes.
+	MaxValueLen = 1 << 20
+	// RedactionMark stands for a secret in redacted text.
+	RedactionMark = "***"
+	// SocketEnv holds the sidecar's socket path.
+	SocketEnv = "AX_SECRETS_SOCKET"
+	// TokenEnv holds the client token (unset or empty: none).
+	TokenEnv = "AX_SECRETS_TOKEN"
+)
