@@ -1,0 +1,34 @@
+/** Every limit and constant of protocol v1 that the shim relies on (PROTOCOL.md §9). */
+
+/** The protocol version this shim speaks, sent in `Hello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** How this shim names itself in `Hello` (at most 256 bytes). */
+export const CLIENT_NAME = "ts/0.1.0";
+
+/** Bytes in the big-endian length prefix of every frame. */
+export const FRAME_HEADER_LEN = 4;
+
+/** Largest request body, inclusive: 1 MiB. */
+export const MAX_REQUEST_FRAME = 1024 * 1024;
+
+/** Largest response body, inclusive: 16 MiB. */
+export const MAX_RESPONSE_FRAME = 16 * 1024 * 1024;
+
+/** Longest client token in bytes (`Hello.token`). */
+export const MAX_TOKEN_LEN = 4096;
+
+/** Longest secret name in bytes. */
+export const MAX_NAME_LEN = 128;
+
+/** Largest request id; ids wrap around to 1 (0 is the handshake's). */
+export const MAX_REQUEST_ID = 0xffff_ffff;
+
+/** What stands for a secret in redacted text. */
+export const REDACTION_MARK = "***";
+
+/** Environment variable holding the sidecar's socket path. */
+export const SOCKET_ENV = "AX_SECRETS_SOCKET";
+
+/** Environment variable holding the client token (unset or empty: no token). */
+export const TOKEN_ENV = "AX_SECRETS_TOKEN";
