@@ -3,20 +3,24 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::limits::{
-    AUDIT_QUEUE_RANGE, DEFAULT_AUDIT_QUEUE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_BYTES,
-    DEFAULT_MAX_RESPONSE_BYTES, MAX_CONNECTIONS_RANGE, MAX_REQUEST_BYTES_RANGE,
-    MAX_RESPONSE_BYTES_RANGE, parse_duration, parse_timeout,
+    AUDIT_BATCH_RANGE, AUDIT_QUEUE_RANGE, DEFAULT_AUDIT_BATCH, DEFAULT_AUDIT_QUEUE,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_CONNECTIONS_RANGE, MAX_REQUEST_BYTES_RANGE, MAX_RESPONSE_BYTES_RANGE, parse_duration,
+    parse_seconds, parse_timeout,
 };
+use crate::stream::StreamSpec;
 
 /// The per-execution secrets daemon of ax-secrets.
 ///
 /// `serve` opens a sealed bundle into locked memory and answers node code on a Unix socket;
-/// `seal` makes a local sealed bundle from a JSON file of secrets, for running without a
-/// control plane. Exit codes: 0 clean stop, 64 usage, 65 bad bundle or key, 66 missing input,
-/// 70 internal, 71 OS failure, 73 cannot create output.
+/// the bundle comes from the control plane (online: --control-plane) or from a local sealed
+/// file (offline: --bundle-file). `seal` makes a local sealed bundle from a JSON file of
+/// secrets, for running without a control plane. Exit codes: 0 clean stop, 64 usage, 65 bad
+/// bundle or key, 66 missing input, 69 control plane unreachable, 70 internal, 71 OS failure,
+/// 73 cannot create output, 77 refused by the control plane.
 #[derive(Debug, Parser)]
 #[command(name = "ax-sidecar", version, propagate_version = true)]
 pub struct Cli {
@@ -29,26 +33,90 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a sealed bundle on a Unix socket until SIGTERM or SIGINT.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Seal a JSON file of secrets into a local bundle file.
     Seal(SealArgs),
 }
 
 /// Flags of `ax-sidecar serve`.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("execution_token").args(["token_file", "token_fd"]).multiple(false)))]
 pub struct ServeArgs {
     /// Path of the socket to create. Its directory must belong to this user with mode 0700
     /// (created so if missing); a stale socket is replaced, anything else there is refused.
     #[arg(long, value_name = "PATH")]
     pub socket: PathBuf,
 
-    /// The local sealed bundle to serve (made by `ax-sidecar seal`).
-    #[arg(long, value_name = "BUNDLE")]
-    pub bundle_file: PathBuf,
+    /// Offline: the local sealed bundle to serve (made by `ax-sidecar seal`).
+    #[arg(
+        long,
+        value_name = "BUNDLE",
+        required_unless_present = "control_plane",
+        requires = "key_file",
+        conflicts_with = "control_plane"
+    )]
+    pub bundle_file: Option<PathBuf>,
 
-    /// The 32-byte key the bundle is sealed with.
-    #[arg(long, value_name = "KEY")]
-    pub key_file: PathBuf,
+    /// Offline: the 32-byte key the bundle is sealed with.
+    #[arg(
+        long,
+        value_name = "KEY",
+        requires = "bundle_file",
+        conflicts_with = "control_plane"
+    )]
+    pub key_file: Option<PathBuf>,
+
+    /// Online: the control plane's https:// base URL. The bundle is fetched from it at start
+    /// (sealed to a key made for this start) and the audit trail is shipped to it.
+    #[arg(long, value_name = "URL",
+          requires_all = ["execution_id", "control_plane_key", "execution_token"])]
+    pub control_plane: Option<String>,
+
+    /// Online: the execution this sidecar serves.
+    #[arg(long, value_name = "ID", requires = "control_plane")]
+    pub execution_id: Option<String>,
+
+    /// Online: file holding the execution token (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE", requires = "control_plane")]
+    pub token_file: Option<PathBuf>,
+
+    /// Online: inherited descriptor to read the execution token from, to end of file (then
+    /// closed).
+    #[arg(long, value_name = "N", requires = "control_plane")]
+    pub token_fd: Option<i32>,
+
+    /// Online: file holding the control plane's Ed25519 public key, standard base64 on one
+    /// line; the bundle's signature must verify under it.
+    #[arg(long, value_name = "KEY_FILE", requires = "control_plane")]
+    pub control_plane_key: Option<PathBuf>,
+
+    /// Online: PEM file of CA certificates trusted for the control plane, in addition to the
+    /// built-in Mozilla roots.
+    #[arg(long, value_name = "PEM", requires = "control_plane")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Online: how long the bundle fetch may take in all, retries included, before exiting 69
+    /// (whole seconds, or a duration such as 500ms; 10ms to 24h).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub fetch_deadline: Duration,
+
+    /// Online: audit events per POST to the control plane at most; a batch goes out when it
+    /// is full or a second after its first event (1 to 65536).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_AUDIT_BATCH,
+          value_parser = clap::value_parser!(u32).range(AUDIT_BATCH_RANGE))]
+    pub audit_batch: u32,
+
+    /// Online: at shutdown, how long the last audit batches may take to reach the control
+    /// plane, retries included (10ms to 24h).
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_seconds)]
+    pub audit_flush_timeout: Duration,
+
+    /// Copy inherited descriptor IN_FD to OUT_FD until end of file, with every secret value
+    /// and its encodings replaced by ***; repeatable. The launcher passes a node's stdout and
+    /// stderr through this. On SIGTERM the sidecar drains its streams to end of file (within
+    /// --shutdown-timeout) before it exits.
+    #[arg(long = "redact-stream", value_name = "IN_FD:OUT_FD")]
+    pub redact_streams: Vec<StreamSpec>,
 
     /// Inherited file descriptor to write "READY\n" to once the socket serves (then closed).
     #[arg(long, value_name = "N")]
@@ -76,9 +144,10 @@ pub struct ServeArgs {
     pub log_level: LogLevel,
 
     /// Where audit events go, as JSON lines: a file (appended to, created 0600) or "-" for
-    /// stderr.
-    #[arg(long, value_name = "PATH", default_value = "-")]
-    pub audit_file: PathBuf,
+    /// stderr. Offline the default is "-"; online, events go to the control plane, and also
+    /// here if given.
+    #[arg(long, value_name = "PATH")]
+    pub audit_file: Option<PathBuf>,
 
     /// Most connections open at once (1 to 65536); beyond it a client gets Busy.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
@@ -104,11 +173,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
     pub partial_frame_timeout: Duration,
 
-    /// On SIGTERM/SIGINT, how long requests in flight may take to finish (10ms to 24h).
+    /// On SIGTERM/SIGINT, how long requests in flight may take to finish, and redacted
+    /// streams to reach end of file (10ms to 24h).
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_timeout)]
     pub shutdown_timeout: Duration,
 
-    /// Audit events queued before new ones are counted as dropped (16 to 4194304).
+    /// Audit events queued before new ones are counted as dropped (16 to 4194304); online,
+    /// also the most events held for the control plane while it does not answer.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_AUDIT_QUEUE,
           value_parser = clap::value_parser!(u32).range(AUDIT_QUEUE_RANGE))]
     pub audit_queue: u32,

@@ -1,14 +1,14 @@
 //! `ax-sidecar serve`: start-up in the order DESIGN §6 requires, serving, and shutdown.
 //!
-//! Order: claim the ready descriptor, harden the process, read the key, open the bundle into
-//! the locked arena, open the audit sink, bind the socket, start serving, write `READY`. Any
-//! failure before `READY` returns a [`StartupError`] and leaves no socket behind (the socket
-//! file removes itself when dropped). After `READY`, only a signal or the parent's death stops
-//! the sidecar, and it then drains, flushes the audit trail, wipes memory and unlinks.
+//! Order: claim the inherited descriptors (ready line, token, streams), harden the process,
+//! read the key and the token, get the bundle (open the local file, or fetch it from the control
+//! plane) into the locked arena, open the audit sink, bind the socket, start the streams, start
+//! serving, write `READY`. Any failure before `READY` returns a [`StartupError`] and leaves no
+//! socket behind (the socket file removes itself when dropped). After `READY`, only a signal or
+//! the parent's death stops the sidecar, and it then drains connections and streams, flushes
+//! the audit trail, wipes memory and unlinks.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,22 +16,27 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use crate::audit::jsonl::JsonLinesSink;
-use crate::audit::{AuditQueue, AuditSink, AuditWriter};
+use crate::audit::{AuditQueue, AuditWriter};
 use crate::cli::ServeArgs;
 use crate::exit::StartupError;
 use crate::harden::harden;
 use crate::limits::{AUDIT_FLUSH_INTERVAL, ConnectionLimits};
+use crate::mode;
 use crate::ready::ReadyFd;
 use crate::request::Service;
 use crate::server::{self, Admission};
 use crate::socket::bind_private;
-use crate::source::{BundleSource, MemoryPolicy};
+use crate::source::MemoryPolicy;
+use crate::stream::{StreamMatcher, Streams};
 use crate::token::ClientToken;
 
 /// Runs the daemon until it is told to stop; `Ok` means a clean shutdown.
 pub fn run(args: ServeArgs) -> Result<(), StartupError> {
+    mode::check_descriptors(&args)?;
     let ready = args.ready_fd.map(ReadyFd::claim).transpose()?;
+    let execution_token = mode::claim_token(&args)?;
+    let claimed_streams = crate::stream::pump::claim(&args.redact_streams)?;
+    let launcher = mode::launcher_peer();
     crate::logging::init(args.log_format, args.log_level.into());
     let hardened = harden()?;
     // Signals are caught from here on, so a SIGTERM during start-up still ends in a clean
@@ -48,10 +53,7 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
         return Err(StartupError::Orphaned);
     }
 
-    let source = BundleSource::LocalFile {
-        bundle: args.bundle_file.clone(),
-        key: args.key_file.clone(),
-    };
+    let source = mode::bundle_source(&args, execution_token)?;
     let token = args
         .client_token_file
         .as_deref()
@@ -62,8 +64,19 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
     } else {
         MemoryPolicy::RequireLocked
     };
-    let store = Arc::new(source.load(policy)?);
-    let sink = open_audit_sink(&args.audit_file, &store.info().execution_id)?;
+    let store = runtime.block_on(async {
+        tokio::select! {
+            store = source.load(policy) => store,
+            signal = signals.recv() => Err(StartupError::Stopped { signal }),
+        }
+    })?;
+    let store = Arc::new(store);
+    let sink = mode::audit_sink(&args, &source, &store.info().execution_id)?;
+    let matcher = if claimed_streams.is_empty() {
+        None
+    } else {
+        Some(Arc::new(StreamMatcher::build(&store)?))
+    };
 
     let (listener, socket_file) =
         bind_private(&args.socket).map_err(|source| StartupError::Socket {
@@ -81,6 +94,15 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
         what: "audit writer",
         source,
     })?;
+    let streams = match matcher {
+        Some(matcher) => Some(Streams::start(
+            claimed_streams,
+            matcher,
+            Arc::clone(&queue),
+            launcher,
+        )?),
+        None => None,
+    };
     let limits = ConnectionLimits {
         max_request_bytes: args.max_request_bytes,
         max_response_bytes: args.max_response_bytes,
@@ -123,12 +145,17 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
             memory_locked = store.is_locked(),
             allowed_uids = ?admission.allowed_uids,
             client_token = service.token.is_some(),
+            streams = streams.as_ref().map_or(0, Streams::len),
             "serving"
         );
         if let Some(ready) = ready {
             ready.signal();
         }
-        server::run(listener, Arc::clone(&service), admission, shutdown).await;
+        let drained = drain_streams(streams, shutdown.clone(), args.shutdown_timeout);
+        tokio::join!(
+            server::run(listener, Arc::clone(&service), admission, shutdown),
+            drained
+        );
         watcher.abort();
         Ok::<(), StartupError>(())
     });
@@ -140,6 +167,24 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
     served?;
     tracing::info!("stopped: audit flushed, memory wiped, socket removed");
     Ok(())
+}
+
+/// Once shutdown starts, waits for every stream to reach end of file, within `timeout`, so
+/// what a node printed last still comes through.
+async fn drain_streams(
+    streams: Option<Streams>,
+    shutdown: CancellationToken,
+    timeout: std::time::Duration,
+) {
+    let Some(streams) = streams else { return };
+    shutdown.cancelled().await;
+    let count = streams.len();
+    if !streams.wait(timeout).await {
+        tracing::warn!(
+            streams = count,
+            "the shutdown deadline passed before every stream ended; their last bytes are lost"
+        );
+    }
 }
 
 fn read_token(path: &Path) -> Result<ClientToken, StartupError> {
@@ -159,26 +204,6 @@ fn read_token(path: &Path) -> Result<ClientToken, StartupError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-fn open_audit_sink(path: &Path, execution_id: &str) -> Result<Box<dyn AuditSink>, StartupError> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(JsonLinesSink::new(
-            std::io::stderr(),
-            execution_id,
-        )));
-    }
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|source| StartupError::AuditFile {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(Box::new(JsonLinesSink::new(file, execution_id)))
 }
 
 fn build_runtime(threads: u16) -> Result<tokio::runtime::Runtime, StartupError> {

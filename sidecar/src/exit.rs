@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use ax_protocol::bundle::BundleError;
 use nix::errno::Errno;
 
+use crate::control_plane::retry::GaveUp;
 use crate::harden::HardenError;
 use crate::socket::SocketError;
 use crate::store::StoreError;
@@ -22,12 +23,16 @@ pub const USAGE: u8 = 64;
 pub const DATA: u8 = 65;
 /// An input file (bundle, key, token, seal input) is missing or unreadable.
 pub const NO_INPUT: u8 = 66;
-/// An internal error.
+/// The control plane could not be reached within the fetch deadline.
+pub const UNAVAILABLE: u8 = 69;
+/// An internal error (also: the control plane called the sidecar's request malformed).
 pub const SOFTWARE: u8 = 70;
 /// An OS failure: binding the socket, locking memory, hardening the process.
 pub const OS: u8 = 71;
 /// An output file cannot be created (seal; the audit file).
 pub const CANT_CREATE: u8 = 73;
+/// The control plane refused the execution (401, 403, 404, 409, 410, or an unexpected status).
+pub const NO_PERM: u8 = 77;
 
 /// What stopped the sidecar before it could serve.
 #[derive(Debug, thiserror::Error)]
@@ -117,20 +122,121 @@ pub enum StartupError {
     /// The parent exited before start-up finished: nobody is left to use this sidecar.
     #[error("the parent process exited during start-up")]
     Orphaned,
+    /// SIGTERM or SIGINT arrived before the sidecar served.
+    #[error("stopped by {signal} before serving")]
+    Stopped {
+        /// Which signal.
+        signal: &'static str,
+    },
+    /// A descriptor flag names a descriptor that cannot be used.
+    #[error("{flag} {fd} {reason}")]
+    Fd {
+        /// The flag.
+        flag: &'static str,
+        /// The descriptor given.
+        fd: i32,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// `--control-plane` is not a usable URL. The URL is not repeated: it might carry
+    /// credentials by mistake.
+    #[error("--control-plane: the URL {reason}")]
+    ControlPlaneUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// `--execution-id` breaks the execution id rule.
+    #[error("--execution-id: {0}")]
+    ExecutionId(BundleError),
+    /// The execution token is unusable. Its contents are never printed.
+    #[error("the execution token from {origin} {reason}")]
+    ExecutionToken {
+        /// "the file PATH" or "descriptor N".
+        origin: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The control-plane key file does not hold an Ed25519 public key.
+    #[error(
+        "the control-plane key file {path} must hold one line: the control plane's Ed25519 \
+         public key in standard base64 (44 characters); {reason}"
+    )]
+    ControlPlaneKey {
+        /// Its path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The CA file holds no usable certificate.
+    #[error("the CA file {path} {reason}")]
+    CaFile {
+        /// Its path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A cryptographic operation failed unexpectedly.
+    #[error("internal error: {0}")]
+    Crypto(&'static str),
+    /// The redaction matcher of the streams could not be built.
+    #[error("{0}")]
+    Matcher(#[from] crate::redact::BuildError),
+    /// The TLS or HTTP client could not be set up.
+    #[error("cannot set up the HTTPS client: {0}")]
+    Client(String),
+    /// The control plane answered with a status that ends the fetch.
+    #[error(
+        "the control plane {refused} the bundle fetch for {execution_id}: HTTP {status}{detail}"
+    )]
+    Refused {
+        /// "refused", or "called malformed" for a 400.
+        refused: &'static str,
+        /// The execution.
+        execution_id: String,
+        /// The status code.
+        status: u16,
+        /// `" (error: message)"` from its error body, or empty.
+        detail: String,
+    },
+    /// The control plane could not be reached within the deadline.
+    #[error("the control plane {url} could not be reached: {gave_up}")]
+    Unreachable {
+        /// The base URL.
+        url: String,
+        /// The attempts and the last failure.
+        gave_up: GaveUp,
+    },
+    /// The bundle the control plane sent was refused.
+    #[error("the bundle from the control plane was refused: {0}")]
+    FetchedBundle(StoreError),
 }
 
 impl StartupError {
     /// The sysexits code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::ReadyFd { .. } => USAGE,
+            Self::ReadyFd { .. } | Self::Fd { .. } => USAGE,
+            Self::ControlPlaneUrl { .. } | Self::ExecutionId(_) => USAGE,
             Self::Input { .. } => NO_INPUT,
             Self::KeyLength { .. } | Self::Token { .. } => DATA,
-            Self::Bundle { source, .. } => match source {
+            Self::ExecutionToken { .. } | Self::ControlPlaneKey { .. } | Self::CaFile { .. } => {
+                DATA
+            }
+            Self::Bundle { source, .. } | Self::FetchedBundle(source) => match source {
                 StoreError::Bundle(BundleError::Internal) | StoreError::NotInArena => SOFTWARE,
                 StoreError::Bundle(_) => DATA,
                 StoreError::Arena(_) => OS,
             },
+            Self::Client(_) | Self::Crypto(_) | Self::Matcher(_) => SOFTWARE,
+            Self::Refused { status, .. } => {
+                if *status == 400 {
+                    SOFTWARE
+                } else {
+                    NO_PERM
+                }
+            }
+            Self::Unreachable { .. } => UNAVAILABLE,
+            Self::Stopped { .. } => OK,
             Self::Lock { .. } | Self::Harden(_) | Self::Socket { .. } | Self::Runtime { .. } => OS,
             Self::OutOfMemory { .. } => OS,
             Self::AuditFile { .. } => CANT_CREATE,

@@ -9,11 +9,14 @@
 //! - [`exit`]: exit codes and the start-up errors that map onto them.
 //! - [`messages`]: every error text sent to clients.
 //! - [`daemon`]: `serve`: start-up order, serving, shutdown.
+//! - [`mode`]: online or offline: the bundle source, the audit sinks and the descriptors the
+//!   flags choose.
 //! - [`seal`]: `seal`: JSON secrets into a local sealed file.
 //! - [`harden`]: dumpable off, no core, parent-death signal.
 //! - [`alloc`]: the global allocator that wipes freed memory.
 //! - [`arena`]: the one locked, guarded, read-only region holding the values.
-//! - [`source`]: where the bundle comes from (the local file today).
+//! - [`source`]: where the bundle comes from: the local file, or the control plane.
+//! - [`control_plane`]: HTTPS to the control plane: credentials, TLS, retries, the fetch.
 //! - [`store`]: the effective secrets: an index into the arena.
 //! - [`socket`]: the private directory and the 0600 socket file.
 //! - [`server`]: the accept loop, peer checks, the connection cap, drained shutdown.
@@ -21,7 +24,8 @@
 //! - [`request`]: one module per request kind.
 //! - [`token`]: the client token, checked in constant time.
 //! - [`redact`] and [`encodings`]: the redaction engine and the forms it matches.
-//! - [`audit`]: the audit queue, its writer thread and the JSON-lines sink.
+//! - [`audit`]: the audit queue, its writer thread, the JSON-lines and control-plane sinks.
+//! - [`stream`]: the launcher's stream filter (`--redact-stream`).
 //! - [`ready`]: the ready line for the launcher.
 //! - [`logging`]: tracing to stderr, text or JSON.
 
@@ -30,6 +34,7 @@ pub mod arena;
 pub mod audit;
 pub mod cli;
 pub mod connection;
+pub mod control_plane;
 pub mod daemon;
 pub mod encodings;
 pub mod exit;
@@ -37,6 +42,7 @@ pub mod harden;
 pub mod limits;
 pub mod logging;
 pub mod messages;
+pub mod mode;
 pub mod ready;
 pub mod redact;
 pub mod request;
@@ -45,4 +51,5 @@ pub mod server;
 pub mod socket;
 pub mod source;
 pub mod store;
+pub mod stream;
 pub mod token;

@@ -44,6 +44,34 @@ pub const AUDIT_QUEUE_RANGE: std::ops::RangeInclusive<i64> = 16..=4_194_304;
 /// How often the audit writer wakes up to write what is queued, at most.
 pub const AUDIT_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Default `--fetch-deadline`: how long the start-up fetch of the bundle may take in all,
+/// retries included (PROTOCOL §13.1); past it the sidecar exits 69.
+pub const DEFAULT_FETCH_DEADLINE: Duration = Duration::from_secs(10);
+/// The first wait before a retry; each further wait doubles, up to [`RETRY_MAX_WAIT`], and the
+/// wait taken is drawn uniformly from zero to that ceiling (full jitter).
+pub const RETRY_FIRST_WAIT: Duration = Duration::from_millis(100);
+/// The longest ceiling of a retry wait.
+pub const RETRY_MAX_WAIT: Duration = Duration::from_secs(2);
+/// Longest error body read from the control plane, in bytes; the rest is ignored.
+pub const MAX_ERROR_BODY: usize = 4096;
+/// Longest part of the control plane's error message quoted in a log or exit line, in chars.
+pub const MAX_ERROR_DETAIL: usize = 200;
+
+/// Default `--audit-batch`: audit events per POST to the control plane at most.
+pub const DEFAULT_AUDIT_BATCH: u32 = 1000;
+/// Valid range of `--audit-batch`.
+pub const AUDIT_BATCH_RANGE: std::ops::RangeInclusive<i64> = 1..=65_536;
+/// How long an audit event waits for others to share its POST, at most.
+pub const AUDIT_SHIP_INTERVAL: Duration = Duration::from_secs(1);
+/// Default `--audit-flush-timeout`: at shutdown, how long the last audit batches may take to
+/// reach the control plane, retries included.
+pub const DEFAULT_AUDIT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one audit POST may take while serving before it counts as failed and is retried.
+pub const AUDIT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bytes read from a redacted stream at a time.
+pub const STREAM_READ_CHUNK: usize = 64 * 1024;
+
 /// Default `--valid-for` of `seal`: a local file stops working after this, which bounds the
 /// damage of a file and key that leaked together.
 pub const DEFAULT_LOCAL_VALIDITY: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -94,6 +122,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("'{text}' is too long"))
 }
 
+/// Parses a timeout flag that may also be given as whole seconds (`10` is `10s`), and checks
+/// it against [`TIMEOUT_RANGE`].
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return parse_timeout(&format!("{text}s"));
+    }
+    parse_timeout(text)
+}
+
 /// Parses a timeout flag and checks it against [`TIMEOUT_RANGE`].
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     let d = parse_duration(text)?;
@@ -134,5 +171,9 @@ mod tests {
         assert!(parse_timeout("5ms").is_err());
         assert!(parse_timeout("25h").is_err());
         assert!(parse_timeout("10ms").is_ok());
+        assert_eq!(parse_seconds("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_seconds("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("").is_err());
     }
 }

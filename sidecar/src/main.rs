@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Err(err) => return usage(&err),
     };
     let code = match cli.command {
-        Command::Serve(args) => match daemon::run(args) {
+        Command::Serve(args) => match daemon::run(*args) {
             Ok(()) => exit::OK,
             Err(err) => {
                 daemon::report(&err);

@@ -5,7 +5,9 @@
 //! form. The automaton is built once, on the first `Redact`, not at start-up: it holds every
 //! value in several forms in ordinary memory and costs far more time and memory than the rest
 //! of the sidecar (see the README's figures), which an execution that never redacts should not
-//! pay. Its memory is wiped when freed, by the zeroing allocator.
+//! pay. Its memory is wiped when freed, by the zeroing allocator. (The launcher's stream filter,
+//! `stream::filter`, builds its own matcher from the same `Patterns` at start-up, because it
+//! is asked for.)
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use ax_protocol::limits::REDACTION_MARK;
@@ -17,15 +19,13 @@ use crate::store::Store;
 /// The compiled matcher for one store.
 pub struct Redactor {
     automaton: Option<AhoCorasick>,
-    /// For pattern `p`, its owners are `owners[starts[p]..starts[p + 1]]` (store positions).
-    starts: Vec<u32>,
-    owners: Vec<u32>,
+    owners: Owners,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redactor")
-            .field("patterns", &self.starts.len().saturating_sub(1))
+            .field("patterns", &self.owners.len())
             .finish_non_exhaustive()
     }
 }
@@ -33,11 +33,24 @@ impl std::fmt::Debug for Redactor {
 /// The automaton could not be built (a limit of the matcher, not of the input).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the redaction matcher: {0}")]
-pub struct BuildError(String);
+pub struct BuildError(pub(crate) String);
 
-impl Redactor {
-    /// Builds the matcher for every non-empty value of `store`.
-    pub fn build(store: &Store) -> Result<Self, BuildError> {
+/// The distinct forms of every non-empty value of a store, with the secrets owning each.
+///
+/// Pattern `p` is `distinct[p]`; its owners are `owners[starts[p]..starts[p + 1]]` (store
+/// positions). The pattern strings are wiped when this is dropped; both matchers build their
+/// automaton from it and keep only the owner table.
+pub(crate) struct Patterns {
+    patterns: Vec<(String, u32)>,
+    /// Index into `patterns` of the first entry of each distinct pattern.
+    firsts: Vec<usize>,
+    starts: Vec<u32>,
+    owners: Vec<u32>,
+}
+
+impl Patterns {
+    /// Every form of every non-empty value of `store`.
+    pub(crate) fn of(store: &Store) -> Result<Self, BuildError> {
         let mut patterns: Vec<(String, u32)> = Vec::new();
         for (position, secret) in store.iter().enumerate() {
             if secret.value.is_empty() {
@@ -49,34 +62,88 @@ impl Redactor {
         }
         patterns.sort_unstable();
         patterns.dedup();
-        let mut distinct: Vec<&str> = Vec::new();
+        let mut firsts = Vec::new();
         let mut starts = Vec::new();
         let mut owners = Vec::with_capacity(patterns.len());
         for (index, (pattern, owner)) in patterns.iter().enumerate() {
             if index == 0 || patterns[index - 1].0 != *pattern {
-                distinct.push(pattern);
+                firsts.push(index);
                 starts.push(owners.len() as u32);
             }
             owners.push(*owner);
         }
         starts.push(owners.len() as u32);
-        let automaton = if distinct.is_empty() {
+        Ok(Self {
+            patterns,
+            firsts,
+            starts,
+            owners,
+        })
+    }
+
+    /// The distinct patterns, in pattern-id order.
+    pub(crate) fn distinct(&self) -> impl Iterator<Item = &str> + '_ {
+        self.firsts.iter().map(|&i| self.patterns[i].0.as_str())
+    }
+
+    /// Whether there is nothing to match.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.firsts.is_empty()
+    }
+
+    /// Keeps the owner table and wipes the patterns.
+    pub(crate) fn into_owners(mut self) -> Owners {
+        Owners {
+            starts: std::mem::take(&mut self.starts),
+            owners: std::mem::take(&mut self.owners),
+        }
+    }
+}
+
+impl Drop for Patterns {
+    fn drop(&mut self) {
+        for (pattern, _) in &mut self.patterns {
+            pattern.zeroize();
+        }
+    }
+}
+
+/// Which secrets own each pattern of an automaton.
+#[derive(Debug, Clone)]
+pub(crate) struct Owners {
+    starts: Vec<u32>,
+    owners: Vec<u32>,
+}
+
+impl Owners {
+    /// The store positions of the secrets whose value has pattern `p` as a form.
+    pub(crate) fn of(&self, p: usize) -> &[u32] {
+        &self.owners[self.starts[p] as usize..self.starts[p + 1] as usize]
+    }
+
+    /// Number of distinct patterns.
+    pub(crate) fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+}
+
+impl Redactor {
+    /// Builds the matcher for every non-empty value of `store`.
+    pub fn build(store: &Store) -> Result<Self, BuildError> {
+        let patterns = Patterns::of(store)?;
+        let automaton = if patterns.is_empty() {
             None
         } else {
             Some(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
-                    .build(&distinct)
+                    .build(patterns.distinct())
                     .map_err(|e| BuildError(e.to_string()))?,
             )
         };
-        for (pattern, _) in &mut patterns {
-            pattern.zeroize();
-        }
         Ok(Self {
             automaton,
-            starts,
-            owners,
+            owners: patterns.into_owners(),
         })
     }
 
@@ -93,8 +160,7 @@ impl Redactor {
             out.push_str(&text[last..hit.start()]);
             out.push_str(REDACTION_MARK);
             last = hit.end();
-            let p = hit.pattern().as_usize();
-            let owners = &self.owners[self.starts[p] as usize..self.starts[p + 1] as usize];
+            let owners = self.owners.of(hit.pattern().as_usize());
             found.extend(owners.iter().map(|&o| o as usize));
         }
         out.push_str(&text[last..]);

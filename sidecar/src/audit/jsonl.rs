@@ -54,11 +54,13 @@ impl<W: Write> JsonLinesSink<W> {
     }
 }
 
+/// One event as JSON (PROTOCOL §13.2); `execution_id` only on the local trail's lines.
 #[derive(Serialize)]
-struct Line<'a> {
+pub(crate) struct Line<'a> {
     seq: u64,
     time: String,
-    execution_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    execution_id: Option<&'a str>,
     action: &'a str,
     names: Vec<&'a str>,
     found: bool,
@@ -70,6 +72,34 @@ struct PeerLine {
     pid: i32,
     uid: u32,
     gid: u32,
+}
+
+impl<'a> Line<'a> {
+    /// The JSON of `event`, its names resolved through `store`.
+    pub(crate) fn of(
+        event: &'a AuditEvent,
+        store: &'a Store,
+        execution_id: Option<&'a str>,
+    ) -> Self {
+        Line {
+            seq: event.seq,
+            time: rfc3339_millis(event.time),
+            execution_id,
+            action: event.action.as_str(),
+            names: event
+                .names
+                .as_slice()
+                .iter()
+                .map(|n| n.resolve(store))
+                .collect(),
+            found: event.found,
+            peer: PeerLine {
+                pid: event.peer.pid,
+                uid: event.peer.uid,
+                gid: event.peer.gid,
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -88,24 +118,7 @@ impl<W: Write + Send + 'static> AuditSink for JsonLinesSink<W> {
         store: &Store,
     ) -> io::Result<()> {
         for event in events {
-            let line = Line {
-                seq: event.seq,
-                time: rfc3339_millis(event.time),
-                execution_id: &self.execution_id,
-                action: event.action.as_str(),
-                names: event
-                    .names
-                    .as_slice()
-                    .iter()
-                    .map(|n| n.resolve(store))
-                    .collect(),
-                found: event.found,
-                peer: PeerLine {
-                    pid: event.peer.pid,
-                    uid: event.peer.uid,
-                    gid: event.peer.gid,
-                },
-            };
+            let line = Line::of(event, store, Some(&self.execution_id));
             serde_json::to_writer(&mut self.pending, &line)?;
             self.end_line()?;
         }

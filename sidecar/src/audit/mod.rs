@@ -1,4 +1,5 @@
-//! The audit trail: one event per `Get`, `Render` and `Redact`, names only, never a value.
+//! The audit trail: one event per `Get`, `Render` and `Redact`, and one per redacted stream at
+//! its end; names only, never a value.
 //!
 //! Serving never waits on audit I/O: a request appends its event to a bounded in-memory
 //! [`AuditQueue`] (a mutex held for a push), and a dedicated writer thread hands batches to an
@@ -6,11 +7,15 @@
 //! reads or growing without bound, and the count reaches the sink with the next batch.
 //!
 //! - [`queue`]: the bounded queue and the writer thread.
-//! - [`jsonl`]: the JSON-lines sink (a file or stderr).
+//! - [`jsonl`]: the JSON-lines sink (a file or stderr), and the JSON of one event.
+//! - [`ship`]: the control-plane sink, which POSTs batches (PROTOCOL §13.2).
+//! - [`tee`]: one sink feeding two.
 //! - [`time`]: RFC 3339 timestamps without a date library.
 
 pub mod jsonl;
 pub mod queue;
+pub mod ship;
+pub mod tee;
 pub mod time;
 
 use std::io;
@@ -29,6 +34,8 @@ pub enum Action {
     Render,
     /// A `Redact`.
     Redact,
+    /// A stream of the launcher's that reached its end (PROTOCOL §13.4).
+    RedactStream,
 }
 
 impl Action {
@@ -38,6 +45,7 @@ impl Action {
             Self::Get => "get",
             Self::Render => "render",
             Self::Redact => "redact",
+            Self::RedactStream => "redact_stream",
         }
     }
 }
@@ -123,4 +131,8 @@ pub trait AuditSink: Send + 'static {
     /// queue was full. Names are resolved through `store`.
     fn write_batch(&mut self, events: &[AuditEvent], dropped: u64, store: &Store)
     -> io::Result<()>;
+
+    /// Called once after the last batch, at shutdown: a sink that ships in the background
+    /// delivers what it still holds here, within its own deadline.
+    fn finish(&mut self) {}
 }

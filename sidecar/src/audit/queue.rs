@@ -151,6 +151,8 @@ fn drain(queue: &AuditQueue, store: &Store, sink: &mut dyn AuditSink, interval: 
         if closed {
             let state = queue.state.lock().unwrap_or_else(PoisonError::into_inner);
             if state.events.is_empty() && state.dropped == 0 {
+                drop(state);
+                sink.finish();
                 return;
             }
         }

@@ -1,0 +1,322 @@
+//! A minimal control plane for the online tests: real HTTPS on a loopback port the OS picks,
+//! a CA and an Ed25519 signing key made at start, the two endpoints of PROTOCOL §13, and a
+//! script of faults per endpoint.
+//!
+//! It writes the CA certificate and the signing key's public half to files, as the reference
+//! control plane does, so the sidecar is started exactly as a launcher would start it.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ax_protocol::SecretText;
+use ax_protocol::bundle::{Bundle, BundleSecret};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair as _};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// What the bundle endpoint answers, one entry per request; an empty script seals normally.
+#[derive(Debug, Clone)]
+pub enum BundleReply {
+    /// This status, with an error body, and `Retry-After` if given.
+    Status(u16, Option<u64>),
+    /// A bundle whose signature does not verify.
+    Tampered,
+    /// A bundle sealed for another execution.
+    WrongExecution,
+    /// A correct bundle.
+    Sealed,
+}
+
+/// What the audit endpoint answers, one entry per request; an empty script answers 204.
+pub type AuditReply = u16;
+
+/// A recorded audit POST.
+#[derive(Debug, Clone)]
+pub struct AuditPost {
+    pub status: u16,
+    pub authorization: Option<String>,
+    pub body: String,
+}
+
+#[derive(Default)]
+struct State {
+    bundle_script: VecDeque<BundleReply>,
+    audit_script: VecDeque<AuditReply>,
+    fetches: Vec<(Option<String>, serde_json::Value)>,
+    audits: Vec<AuditPost>,
+}
+
+struct Config {
+    signer: Ed25519KeyPair,
+    execution_id: String,
+    secrets: Vec<(String, String)>,
+    state: Mutex<State>,
+}
+
+/// The running control plane; it stops when dropped.
+pub struct FakeControlPlane {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub ca_file: PathBuf,
+    pub key_file: PathBuf,
+    config: Arc<Config>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl FakeControlPlane {
+    /// Starts serving `secrets` for `execution_id`, writing its files into `dir`.
+    pub fn start(dir: &Path, execution_id: &str, secrets: &[(&str, &str)]) -> Self {
+        let rng = SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let signer = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let key_file = dir.join("control-plane.key");
+        std::fs::write(
+            &key_file,
+            format!("{}\n", STANDARD.encode(signer.public_key().as_ref())),
+        )
+        .unwrap();
+
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "ax-sidecar test CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let server_key = KeyPair::generate().unwrap();
+        let server_params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let server_cert = server_params.signed_by(&server_key, &ca, &ca_key).unwrap();
+        let ca_file = dir.join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(server_cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+            )
+            .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(tls));
+
+        let config = Arc::new(Config {
+            signer,
+            execution_id: execution_id.to_owned(),
+            secrets: secrets
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            state: Mutex::new(State::default()),
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime.spawn(accept_loop(listener, acceptor, Arc::clone(&config)));
+        Self {
+            url: format!("https://127.0.0.1:{}", addr.port()),
+            addr,
+            ca_file,
+            key_file,
+            config,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Queues answers for the next bundle requests.
+    pub fn script_bundle(&self, replies: impl IntoIterator<Item = BundleReply>) {
+        self.config
+            .state
+            .lock()
+            .unwrap()
+            .bundle_script
+            .extend(replies);
+    }
+
+    /// Queues answers for the next audit requests.
+    pub fn script_audit(&self, replies: impl IntoIterator<Item = AuditReply>) {
+        self.config
+            .state
+            .lock()
+            .unwrap()
+            .audit_script
+            .extend(replies);
+    }
+
+    /// The bundle requests received: the Authorization header and the JSON body.
+    pub fn fetches(&self) -> Vec<(Option<String>, serde_json::Value)> {
+        self.config.state.lock().unwrap().fetches.clone()
+    }
+
+    /// The audit requests received, answered or not.
+    pub fn audits(&self) -> Vec<AuditPost> {
+        self.config.state.lock().unwrap().audits.clone()
+    }
+}
+
+impl Drop for FakeControlPlane {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, config: Arc<Config>) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        // Without it, a response written in two pieces waits for a delayed ACK (~40 ms).
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let config = Arc::clone(&config);
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |request| {
+                let config = Arc::clone(&config);
+                async move { Ok::<_, std::convert::Infallible>(handle(&config, request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap())
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+fn error(status: u16, code: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({"error": code, "message": format!("test fault {status}")});
+    reply(status, "application/json", body.to_string().into_bytes())
+}
+
+async fn handle(config: &Config, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_owned();
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = request.into_body().collect().await.unwrap().to_bytes();
+    let prefix = format!("/v1/executions/{}/", config.execution_id);
+    match path.strip_prefix(&prefix) {
+        Some("bundle") => bundle(config, authorization, &body),
+        Some("audit") => {
+            let status = config
+                .state
+                .lock()
+                .unwrap()
+                .audit_script
+                .pop_front()
+                .unwrap_or(204);
+            config.state.lock().unwrap().audits.push(AuditPost {
+                status,
+                authorization,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+            if status == 204 {
+                reply(204, "application/json", Vec::new())
+            } else {
+                error(status, "audit_fault")
+            }
+        }
+        _ => error(404, "not_found"),
+    }
+}
+
+fn bundle(config: &Config, authorization: Option<String>, body: &[u8]) -> Response<Full<Bytes>> {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let next = {
+        let mut state = config.state.lock().unwrap();
+        state.fetches.push((authorization, json.clone()));
+        state
+            .bundle_script
+            .pop_front()
+            .unwrap_or(BundleReply::Sealed)
+    };
+    let execution_id = match &next {
+        BundleReply::Status(status, retry_after) => {
+            let mut response = error(*status, "test_fault");
+            if let Some(after) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", after.to_string().parse().unwrap());
+            }
+            return response;
+        }
+        BundleReply::WrongExecution => "exec-someone-else",
+        BundleReply::Tampered | BundleReply::Sealed => config.execution_id.as_str(),
+    };
+    let Some(recipient) = json["recipient_key"]
+        .as_str()
+        .and_then(|k| STANDARD.decode(k).ok())
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+    else {
+        return error(400, "bad_recipient_key");
+    };
+    if json["suite"] != "x25519-hkdf-sha256-aes-256-gcm" {
+        return error(400, "unknown_suite");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let secrets = config
+        .secrets
+        .iter()
+        .map(|(name, value)| BundleSecret {
+            name: Cow::Owned(name.clone()),
+            value: SecretText::owned(value.clone()),
+            version: 1,
+            created_at: now - 100,
+            updated_at: now - 50,
+        })
+        .collect();
+    let plain = Bundle {
+        tenant: Cow::Borrowed("acme"),
+        execution_id: Cow::Borrowed(execution_id),
+        environment: Cow::Borrowed("test"),
+        config: None,
+        issued_at: now - 1,
+        expires_at: now + 3600,
+        secrets,
+        overrides: Vec::new(),
+    };
+    let mut sealed =
+        ax_protocol::bundle::seal(&plain, &recipient, &config.signer, &SystemRandom::new())
+            .unwrap();
+    if matches!(next, BundleReply::Tampered) {
+        let last = sealed.len() - 1;
+        sealed[last] ^= 0x01;
+    }
+    reply(200, "application/vnd.ax-secrets.bundle.v1", sealed)
+}
