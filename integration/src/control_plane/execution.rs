@@ -1,0 +1,365 @@
+//! The endpoints a sidecar calls (PROTOCOL §13): the one-time bundle fetch and audit ingest,
+//! both authorised by the execution token; and the admin views of an execution.
+
+use std::time::Duration;
+
+use ax_protocol::bundle::envelope::seal;
+use ax_protocol::bundle::hpke::PUBLIC_KEY_LEN;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hyper::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::model::{Execution, StoredEvent};
+use super::routes::{Call, Reply, not_found, with_retry_after};
+use super::{App, token_hash};
+use crate::util;
+
+/// The only suite of protocol v1.
+pub const SUITE: &str = "x25519-hkdf-sha256-aes-256-gcm";
+/// The media type of a sealed envelope.
+pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.ax-secrets.bundle.v1";
+
+fn unauthorized(message: &str) -> Reply {
+    Reply::error(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// Checks the execution token; `Err` is the reply to send.
+fn authorize<'s>(
+    state: &'s mut super::model::State,
+    id: &str,
+    bearer: Option<&str>,
+) -> Result<&'s mut Execution, Reply> {
+    let Some(execution) = state.executions.get_mut(id) else {
+        return Err(not_found("execution", id));
+    };
+    let Some(token) = bearer else {
+        return Err(unauthorized("an execution token is required"));
+    };
+    if token_hash(token) != execution.token_hash {
+        return Err(unauthorized("the token is not valid for this execution"));
+    }
+    Ok(execution)
+}
+
+/// Faults to apply before answering, decided under the lock.
+enum Planned {
+    Answer(Reply),
+    Seal { delay: Duration },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BundleRequest {
+    recipient_key: String,
+    suite: String,
+    #[allow(dead_code)]
+    sidecar: Option<String>,
+}
+
+/// `POST /v1/executions/{id}/bundle`.
+pub async fn bundle(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
+    let planned = {
+        let mut state = app.state();
+        match authorize(&mut state, id, bearer) {
+            Err(reply) => Planned::Answer(reply),
+            Ok(execution) => plan_fetch(execution),
+        }
+    };
+    let delay = match planned {
+        Planned::Answer(reply) => return reply,
+        Planned::Seal { delay } => delay,
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let recipient = match parse_bundle_request(body) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
+    seal_for(app, id, bearer, &recipient)
+}
+
+fn plan_fetch(execution: &mut Execution) -> Planned {
+    execution.fetch_attempts = execution.fetch_attempts.saturating_add(1);
+    let now = util::now_secs();
+    if execution.finished {
+        return Planned::Answer(Reply::error(
+            StatusCode::GONE,
+            "finished",
+            "the execution has ended",
+        ));
+    }
+    if execution.fetched {
+        return Planned::Answer(unauthorized(
+            "the execution token was already used to fetch the bundle",
+        ));
+    }
+    if now >= execution.fetch_by {
+        return Planned::Answer(unauthorized("the execution token has expired"));
+    }
+    let faults = &execution.faults;
+    if let Some(code) = faults.status {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Planned::Answer(with_retry_after(
+            Reply::error(status, "fault", format!("injected: status {code}")),
+            faults.retry_after,
+        ));
+    }
+    if execution.fetch_attempts <= faults.fail_times {
+        return Planned::Answer(with_retry_after(
+            Reply::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "fault",
+                format!(
+                    "injected: failure {} of {}",
+                    execution.fetch_attempts, faults.fail_times
+                ),
+            ),
+            faults.retry_after,
+        ));
+    }
+    Planned::Seal {
+        delay: Duration::from_millis(faults.delay_ms),
+    }
+}
+
+fn parse_bundle_request(body: &[u8]) -> Result<[u8; PUBLIC_KEY_LEN], Reply> {
+    let bad = |m: &str| Reply::error(StatusCode::BAD_REQUEST, "bad_request", m);
+    let req: BundleRequest = serde_json::from_slice(body).map_err(|_| {
+        bad("expected {\"recipient_key\", \"suite\", \"sidecar\"} (PROTOCOL §13.1)")
+    })?;
+    if req.suite != SUITE {
+        return Err(bad(
+            "unknown suite; protocol v1 has x25519-hkdf-sha256-aes-256-gcm",
+        ));
+    }
+    let key = STANDARD
+        .decode(req.recipient_key.as_bytes())
+        .map_err(|_| bad("recipient_key must be standard base64 with padding"))?;
+    key.try_into()
+        .map_err(|_| bad("recipient_key must be 32 bytes (an X25519 public key)"))
+}
+
+fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_KEY_LEN]) -> Reply {
+    let mut state = app.state();
+    // Checked again: another fetch may have won while this one was delayed.
+    let execution = match authorize(&mut state, id, bearer) {
+        Ok(e) => e,
+        Err(reply) => return reply,
+    };
+    if execution.fetched {
+        return unauthorized("the execution token was already used to fetch the bundle");
+    }
+    let faults = execution.faults.clone();
+    let now = util::now_secs();
+    let (issued_at, expires_at) = if faults.expired {
+        (now.saturating_sub(7200), now.saturating_sub(3600))
+    } else {
+        (now, execution.bundle_expires_at.max(now + 1))
+    };
+    let sealed_for = if faults.wrong_execution {
+        format!("{id}-other")
+    } else {
+        id.to_owned()
+    };
+    let bundle = state
+        .executions
+        .get(id)
+        .and_then(|e| state.snapshot(&sealed_for, e, issued_at, expires_at));
+    let Some(bundle) = bundle else {
+        return Reply::error(
+            StatusCode::GONE,
+            "gone",
+            "the execution's tenant or config no longer exists",
+        );
+    };
+    let mut envelope = match seal(&bundle, recipient, &app.signer, &app.rng) {
+        Ok(e) => e,
+        Err(err) => {
+            return Reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("cannot seal the bundle: {err}"),
+            );
+        }
+    };
+    drop(bundle);
+    if faults.tamper {
+        // The first ciphertext byte: at 58 + L (PROTOCOL §11.2).
+        let offset = 58 + sealed_for.len();
+        if let Some(byte) = envelope.get_mut(offset) {
+            *byte ^= 0x01;
+        }
+    }
+    if let Some(execution) = state.executions.get_mut(id) {
+        execution.fetched = true;
+    }
+    Reply {
+        status: StatusCode::OK,
+        content_type: BUNDLE_MEDIA_TYPE,
+        body: envelope,
+        retry_after: None,
+    }
+}
+
+#[derive(Deserialize)]
+struct AuditBatch {
+    execution_id: String,
+    #[serde(default)]
+    dropped: u64,
+    events: Vec<Value>,
+}
+
+/// `POST /v1/executions/{id}/audit`: stores each event once, by `seq`.
+pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
+    let mut state = app.state();
+    let execution = match authorize(&mut state, id, bearer) {
+        Ok(e) => e,
+        Err(reply) => return reply,
+    };
+    execution.audit_posts = execution.audit_posts.saturating_add(1);
+    let now = util::now_secs();
+    if execution.finished
+        || now
+            >= execution
+                .created_at
+                .saturating_add(app.config.execution_ttl_secs)
+    {
+        return unauthorized("the execution has ended; its token no longer accepts audit");
+    }
+    if let Some(code) = execution.faults.audit_status {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Reply::error(status, "fault", format!("injected: status {code}"));
+    }
+    if execution.audit_posts <= execution.faults.audit_fail_times {
+        return Reply::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "fault",
+            "injected: audit unavailable",
+        );
+    }
+    let Ok(batch) = serde_json::from_slice::<AuditBatch>(body) else {
+        return Reply::error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "expected {\"execution_id\", \"sidecar\", \"dropped\", \"events\"} (PROTOCOL §13.2)",
+        );
+    };
+    if batch.execution_id != id {
+        return Reply::error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the batch names another execution",
+        );
+    }
+    let mut accepted = 0u64;
+    let mut duplicates = 0u64;
+    for event in batch.events {
+        let Some(seq) = event.get("seq").and_then(Value::as_u64) else {
+            return Reply::error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "every event needs a positive integer seq",
+            );
+        };
+        if execution.events.contains_key(&seq) {
+            duplicates += 1;
+            continue;
+        }
+        execution.events.insert(
+            seq,
+            StoredEvent {
+                execution_id: id.to_owned(),
+                seq,
+                event,
+            },
+        );
+        accepted += 1;
+    }
+    execution.dropped = execution.dropped.saturating_add(batch.dropped);
+    Reply::json(
+        StatusCode::OK,
+        &json!({"accepted": accepted, "duplicates": duplicates}),
+    )
+}
+
+/// `GET /v1/tenants/{t}/audit?name=NAME&execution=ID`: events of the tenant's executions,
+/// oldest execution first, in `seq` order; filtered by a name they mention and by execution.
+pub fn query_audit(app: &App, tenant: &str, call: &Call) -> Reply {
+    let name = call.query_param("name");
+    let only = call.query_param("execution");
+    let state = app.state();
+    if !state.tenants.contains_key(tenant) {
+        return not_found("tenant", tenant);
+    }
+    let mut executions: Vec<(&String, &Execution)> = state
+        .executions
+        .iter()
+        .filter(|(id, e)| e.tenant == tenant && only.is_none_or(|o| o == id.as_str()))
+        .collect();
+    executions.sort_by_key(|(_, e)| e.order);
+    let mut events = Vec::new();
+    let mut dropped = 0u64;
+    for (_, execution) in executions {
+        dropped = dropped.saturating_add(execution.dropped);
+        for stored in execution.events.values() {
+            let mentions = |n: &str| {
+                stored
+                    .event
+                    .get("names")
+                    .and_then(Value::as_array)
+                    .is_some_and(|names| names.iter().any(|x| x.as_str() == Some(n)))
+            };
+            if name.is_none_or(mentions) {
+                let mut event = stored.event.clone();
+                if let Some(obj) = event.as_object_mut() {
+                    obj.insert("execution_id".into(), json!(stored.execution_id));
+                }
+                events.push(event);
+            }
+        }
+    }
+    Reply::json(
+        StatusCode::OK,
+        &json!({"events": events, "dropped": dropped}),
+    )
+}
+
+/// `GET /v1/executions/{id}`: what happened to an execution (no token, no value).
+pub fn status(app: &App, id: &str) -> Reply {
+    let state = app.state();
+    let Some(e) = state.executions.get(id) else {
+        return not_found("execution", id);
+    };
+    Reply::json(
+        StatusCode::OK,
+        &json!({
+            "execution_id": id,
+            "tenant": e.tenant,
+            "config": e.config,
+            "environment": e.environment,
+            "created_at": e.created_at,
+            "fetched": e.fetched,
+            "finished": e.finished,
+            "fetch_attempts": e.fetch_attempts,
+            "audit_posts": e.audit_posts,
+            "audit_events": e.events.len(),
+            "dropped": e.dropped,
+            "faults": e.faults,
+        }),
+    )
+}
+
+/// `POST /v1/executions/{id}/finish`: the execution ended; its token is dead from now on.
+pub fn finish(app: &App, id: &str) -> Reply {
+    let mut state = app.state();
+    match state.executions.get_mut(id) {
+        Some(e) => {
+            e.finished = true;
+            Reply::no_content()
+        }
+        None => not_found("execution", id),
+    }
+}

@@ -1,0 +1,580 @@
+//! The HTTP router and the management API (every route here needs the admin token, except
+//! `GET /v1/health` and the two execution endpoints in [`super::execution`]).
+//!
+//! No route ever returns a secret value: listings carry names, versions and timestamps. See
+//! `integration/CONTROL_PLANE.md` for the API reference.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use ax_protocol::name::validate_name;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::faults::Faults;
+use super::model::{Execution, PutOutcome, Tenant};
+use super::{App, execution, token_hash};
+use crate::util;
+
+/// Largest request body accepted (a secret value is at most 1 MiB; JSON escaping can grow it).
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Longest tenant, config or environment name (PROTOCOL §11.1 labels).
+pub const MAX_LABEL_LEN: usize = 128;
+/// The environment every tenant starts with, and executions use by default.
+pub const DEFAULT_ENVIRONMENT: &str = "default";
+
+/// An answer before it becomes an HTTP response.
+pub struct Reply {
+    /// The status.
+    pub status: StatusCode,
+    /// Its media type.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<u64>,
+}
+
+impl Reply {
+    /// A JSON answer.
+    pub fn json(status: StatusCode, value: &Value) -> Self {
+        Self {
+            status,
+            content_type: "application/json",
+            body: serde_json::to_vec(value).unwrap_or_default(),
+            retry_after: None,
+        }
+    }
+
+    /// An error answer, `{"error": code, "message": text}` (never holding a value).
+    pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self::json(status, &json!({"error": code, "message": message.into()}))
+    }
+
+    /// 204.
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            content_type: "application/json",
+            body: Vec::new(),
+            retry_after: None,
+        }
+    }
+}
+
+/// A parsed request.
+pub struct Call {
+    /// The method.
+    pub method: Method,
+    /// Path segments after `/v1`.
+    pub segments: Vec<String>,
+    /// Query parameters.
+    pub query: Vec<(String, String)>,
+    /// The bearer token, if any.
+    pub bearer: Option<String>,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Call {
+    /// The first query parameter named `key`.
+    pub fn query_param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Serves one request.
+pub async fn handle(
+    app: Arc<App>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let reply = match parse(req).await {
+        Ok(call) => route(&app, call).await,
+        Err(reply) => reply,
+    };
+    app.record(&reply.body);
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = reply.status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    if let Some(secs) = reply.retry_after {
+        if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
+    }
+    Ok(response)
+}
+
+async fn parse(req: Request<Incoming>) -> Result<Call, Reply> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return Err(Reply::error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such route",
+        ));
+    };
+    let segments = rest
+        .split('/')
+        .map(|s| percent_decode(s).unwrap_or_default())
+        .collect();
+    let query = parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                percent_decode(k).unwrap_or_default(),
+                percent_decode(v).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let bearer = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_owned());
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Err(Reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("request bodies are at most {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+    };
+    Ok(Call {
+        method: parts.method,
+        segments,
+        query,
+        bearer,
+        body,
+    })
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+async fn route(app: &App, call: Call) -> Reply {
+    let segs: Vec<&str> = call.segments.iter().map(String::as_str).collect();
+    match (&call.method, segs.as_slice()) {
+        (&Method::GET, ["health"]) => Reply::json(StatusCode::OK, &json!({"ok": true})),
+        (&Method::POST, ["executions", id, "bundle"]) => {
+            execution::bundle(app, id, call.bearer.as_deref(), &call.body).await
+        }
+        (&Method::POST, ["executions", id, "audit"]) => {
+            execution::audit(app, id, call.bearer.as_deref(), &call.body)
+        }
+        _ => {
+            if !is_admin(app, call.bearer.as_deref()) {
+                return Reply::error(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "this route needs the admin token (Authorization: Bearer ...)",
+                );
+            }
+            admin_route(app, &call, &segs)
+        }
+    }
+}
+
+fn is_admin(app: &App, bearer: Option<&str>) -> bool {
+    // Comparing digests: the timing of `==` reveals nothing useful about the token.
+    bearer.is_some_and(|t| token_hash(t) == app.admin_token_hash)
+}
+
+fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
+    let m = &call.method;
+    match segs {
+        ["tenants"] if m == Method::GET => list_tenants(app),
+        ["tenants"] if m == Method::POST => create_tenant(app, &call.body),
+        ["tenants", t] if m == Method::GET => with_tenant(app, t, tenant_summary),
+        ["tenants", t, "secrets"] if m == Method::GET => {
+            with_tenant(app, t, |_, tenant| list_json(tenant.secrets.list()))
+        }
+        ["tenants", t, "secrets", n] if m == Method::PUT => put_value(app, t, None, n, &call.body),
+        ["tenants", t, "secrets", n] if m == Method::GET => {
+            with_tenant(app, t, |_, tenant| match tenant.secrets.entries.get(*n) {
+                Some(s) => Reply::json(StatusCode::OK, &json!(s.meta(n))),
+                None => not_found("secret", n),
+            })
+        }
+        ["tenants", t, "secrets", n] if m == Method::DELETE => {
+            with_tenant_mut(app, t, |tenant| match tenant.secrets.entries.remove(*n) {
+                Some(_) => Reply::no_content(),
+                None => not_found("secret", n),
+            })
+        }
+        ["tenants", t, "environments"] if m == Method::GET => with_tenant(app, t, |_, tenant| {
+            let list: Vec<Value> = tenant
+                .environments
+                .iter()
+                .map(|(name, at)| json!({"name": name, "created_at": at}))
+                .collect();
+            Reply::json(StatusCode::OK, &json!({"environments": list}))
+        }),
+        ["tenants", t, "environments", e] if m == Method::PUT => {
+            if let Err(reply) = check_label("environment", e) {
+                return reply;
+            }
+            with_tenant_mut(app, t, |tenant| {
+                if tenant.environments.contains_key(*e) {
+                    return Reply::json(StatusCode::OK, &json!({"name": e}));
+                }
+                tenant
+                    .environments
+                    .insert((*e).to_owned(), util::now_secs());
+                Reply::json(StatusCode::CREATED, &json!({"name": e}))
+            })
+        }
+        ["tenants", t, "environments", e] if m == Method::DELETE => {
+            with_tenant_mut(app, t, |tenant| match tenant.environments.remove(*e) {
+                Some(_) => Reply::no_content(),
+                None => not_found("environment", e),
+            })
+        }
+        ["tenants", t, "configs"] if m == Method::GET => with_tenant(app, t, |_, tenant| {
+            let list: Vec<Value> = tenant
+                .configs
+                .iter()
+                .map(|(name, c)| {
+                    json!({"name": name, "created_at": c.created_at,
+                           "overrides": c.overrides.list()})
+                })
+                .collect();
+            Reply::json(StatusCode::OK, &json!({"configs": list}))
+        }),
+        ["tenants", t, "configs", c] if m == Method::PUT => {
+            if let Err(reply) = check_label("config", c) {
+                return reply;
+            }
+            with_tenant_mut(app, t, |tenant| {
+                if tenant.configs.contains_key(*c) {
+                    return Reply::json(StatusCode::OK, &json!({"name": c}));
+                }
+                let config = super::model::FlowConfig {
+                    created_at: util::now_secs(),
+                    ..Default::default()
+                };
+                tenant.configs.insert((*c).to_owned(), config);
+                Reply::json(StatusCode::CREATED, &json!({"name": c}))
+            })
+        }
+        ["tenants", t, "configs", c] if m == Method::DELETE => {
+            with_tenant_mut(app, t, |tenant| match tenant.configs.remove(*c) {
+                Some(_) => Reply::no_content(),
+                None => not_found("config", c),
+            })
+        }
+        ["tenants", t, "configs", c, "overrides", n] if m == Method::PUT => {
+            put_value(app, t, Some(c), n, &call.body)
+        }
+        ["tenants", t, "configs", c, "overrides", n] if m == Method::DELETE => {
+            with_tenant_mut(app, t, |tenant| {
+                let Some(config) = tenant.configs.get_mut(*c) else {
+                    return not_found("config", c);
+                };
+                match config.overrides.entries.remove(*n) {
+                    Some(_) => Reply::no_content(),
+                    None => not_found("override", n),
+                }
+            })
+        }
+        ["tenants", t, "faults"] if m == Method::PUT => {
+            let faults = match parse_faults(&call.body) {
+                Ok(f) => f,
+                Err(reply) => return reply,
+            };
+            with_tenant_mut(app, t, |tenant| {
+                tenant.faults = faults;
+                Reply::json(StatusCode::OK, &json!({"faults": tenant.faults}))
+            })
+        }
+        ["tenants", t, "executions"] if m == Method::POST => create_execution(app, t, &call.body),
+        ["tenants", t, "audit"] if m == Method::GET => execution::query_audit(app, t, call),
+        ["executions", id] if m == Method::GET => execution::status(app, id),
+        ["executions", id, "finish"] if m == Method::POST => execution::finish(app, id),
+        _ => Reply::error(StatusCode::NOT_FOUND, "not_found", "no such route"),
+    }
+}
+
+/// 404 naming what is missing (a name is not secret).
+pub fn not_found(what: &str, name: &str) -> Reply {
+    Reply::error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no {what} named {name:?}"),
+    )
+}
+
+fn bad_request(message: impl Into<String>) -> Reply {
+    Reply::error(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+fn check_label(what: &str, name: &str) -> Result<(), Reply> {
+    let ok = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+    if name.is_empty() || name.len() > MAX_LABEL_LEN || !name.as_bytes().iter().all(ok) {
+        return Err(bad_request(format!(
+            "a {what} name is 1 to {MAX_LABEL_LEN} characters of A-Z a-z 0-9 . _ : -"
+        )));
+    }
+    Ok(())
+}
+
+fn list_json(list: Vec<super::model::SecretMeta>) -> Reply {
+    Reply::json(StatusCode::OK, &json!({"secrets": list}))
+}
+
+fn with_tenant(app: &App, name: &str, f: impl FnOnce(&str, &Tenant) -> Reply) -> Reply {
+    let state = app.state();
+    match state.tenants.get(name) {
+        Some(tenant) => f(name, tenant),
+        None => not_found("tenant", name),
+    }
+}
+
+fn with_tenant_mut(app: &App, name: &str, f: impl FnOnce(&mut Tenant) -> Reply) -> Reply {
+    let mut state = app.state();
+    match state.tenants.get_mut(name) {
+        Some(tenant) => f(tenant),
+        None => not_found("tenant", name),
+    }
+}
+
+fn list_tenants(app: &App) -> Reply {
+    let state = app.state();
+    let list: Vec<Value> = state
+        .tenants
+        .iter()
+        .map(|(name, t)| json!({"name": name, "created_at": t.created_at}))
+        .collect();
+    Reply::json(StatusCode::OK, &json!({"tenants": list}))
+}
+
+fn tenant_summary(name: &str, t: &Tenant) -> Reply {
+    Reply::json(
+        StatusCode::OK,
+        &json!({
+            "name": name,
+            "created_at": t.created_at,
+            "secrets": t.secrets.entries.len(),
+            "environments": t.environments.keys().collect::<Vec<_>>(),
+            "configs": t.configs.keys().collect::<Vec<_>>(),
+            "faults": t.faults,
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    name: String,
+}
+
+fn create_tenant(app: &App, body: &[u8]) -> Reply {
+    let req: NewTenant = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(format!("expected {{\"name\": \"...\"}}: {e}")),
+    };
+    if let Err(reply) = check_label("tenant", &req.name) {
+        return reply;
+    }
+    let mut state = app.state();
+    if state.tenants.contains_key(&req.name) {
+        return Reply::error(
+            StatusCode::CONFLICT,
+            "exists",
+            format!("tenant {:?} exists", req.name),
+        );
+    }
+    let now = util::now_secs();
+    let mut tenant = Tenant {
+        created_at: now,
+        ..Default::default()
+    };
+    tenant
+        .environments
+        .insert(DEFAULT_ENVIRONMENT.to_owned(), now);
+    state.tenants.insert(req.name.clone(), tenant);
+    Reply::json(
+        StatusCode::CREATED,
+        &json!({"name": req.name, "created_at": now, "environments": [DEFAULT_ENVIRONMENT]}),
+    )
+}
+
+/// The body of a secret or override put. `Debug` never shows the value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutValue {
+    value: String,
+    #[serde(default)]
+    replace: bool,
+}
+
+fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[u8]) -> Reply {
+    if validate_name(name).is_err() {
+        return bad_request("a secret name matches ^[A-Za-z][A-Za-z0-9_]{0,127}$ (PROTOCOL §8.1)");
+    }
+    // serde_json's messages quote no input for type errors, but an error at a position could
+    // in principle echo part of the body: say only what was expected.
+    let Ok(req) = serde_json::from_slice::<PutValue>(body) else {
+        return bad_request("expected {\"value\": \"...\", \"replace\": false}");
+    };
+    if req.value.len() > ax_protocol::limits::MAX_VALUE_LEN {
+        return bad_request(format!(
+            "a value is at most {} bytes",
+            ax_protocol::limits::MAX_VALUE_LEN
+        ));
+    }
+    let now = util::now_secs();
+    with_tenant_mut(app, tenant, |t| {
+        let (set, what) = match config {
+            None => (&mut t.secrets, "secret"),
+            Some(c) => match t.configs.get_mut(c) {
+                Some(cfg) => (&mut cfg.overrides, "override"),
+                None => return not_found("config", c),
+            },
+        };
+        match set.put(name, req.value, req.replace, now) {
+            PutOutcome::Created(meta) => Reply::json(StatusCode::CREATED, &json!(meta)),
+            PutOutcome::Replaced(meta) => Reply::json(StatusCode::OK, &json!(meta)),
+            PutOutcome::Exists => Reply::error(
+                StatusCode::CONFLICT,
+                "exists",
+                format!(
+                    "{what} {name:?} exists; send \"replace\": true to replace its value \
+                     (the next execution sees the new one)"
+                ),
+            ),
+        }
+    })
+}
+
+fn parse_faults(body: &[u8]) -> Result<Faults, Reply> {
+    let faults: Faults =
+        serde_json::from_slice(body).map_err(|e| bad_request(format!("bad faults object: {e}")))?;
+    faults.validate().map_err(bad_request)?;
+    Ok(faults)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct NewExecution {
+    config: Option<String>,
+    environment: Option<String>,
+    faults: Option<Faults>,
+}
+
+fn create_execution(app: &App, tenant_name: &str, body: &[u8]) -> Reply {
+    let req: NewExecution = if body.is_empty() {
+        NewExecution::default()
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(r) => r,
+            Err(e) => return bad_request(format!("bad execution request: {e}")),
+        }
+    };
+    if let Some(faults) = &req.faults {
+        if let Err(message) = faults.validate() {
+            return bad_request(message);
+        }
+    }
+    let (execution_id, token) = match (util::random_hex(12), util::random_token("axe_")) {
+        (Ok(id), Ok(token)) => (format!("exec-{id}"), token),
+        _ => {
+            return Reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the random generator failed",
+            );
+        }
+    };
+    let environment = req
+        .environment
+        .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned());
+    let now = util::now_secs();
+    let mut state = app.state();
+    let Some(tenant) = state.tenants.get(tenant_name) else {
+        return not_found("tenant", tenant_name);
+    };
+    if let Some(c) = &req.config {
+        if !tenant.configs.contains_key(c) {
+            return not_found("config", c);
+        }
+    }
+    if !tenant.environments.contains_key(&environment) {
+        return not_found("environment", &environment);
+    }
+    let faults = req.faults.unwrap_or_else(|| tenant.faults.clone());
+    let execution = Execution {
+        tenant: tenant_name.to_owned(),
+        config: req.config.clone(),
+        environment: environment.clone(),
+        token_hash: token_hash(&token),
+        created_at: now,
+        order: state.next_order,
+        fetch_by: now.saturating_add(app.config.fetch_window_secs),
+        bundle_expires_at: now.saturating_add(app.config.bundle_ttl_secs),
+        fetched: false,
+        finished: false,
+        fetch_attempts: 0,
+        audit_posts: 0,
+        events: Default::default(),
+        dropped: 0,
+        faults,
+    };
+    state.next_order += 1;
+    state.executions.insert(execution_id.clone(), execution);
+    Reply::json(
+        StatusCode::CREATED,
+        &json!({
+            "execution_id": execution_id,
+            "token": token,
+            "tenant": tenant_name,
+            "config": req.config,
+            "environment": environment,
+            "fetch_by": now.saturating_add(app.config.fetch_window_secs),
+        }),
+    )
+}
+
+/// A reply with `Retry-After` set.
+pub fn with_retry_after(mut reply: Reply, secs: Option<u64>) -> Reply {
+    reply.retry_after = secs;
+    reply
+}
