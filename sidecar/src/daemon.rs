@@ -27,7 +27,7 @@ use crate::request::Service;
 use crate::server::{self, Admission};
 use crate::socket::bind_private;
 use crate::source::MemoryPolicy;
-use crate::stream::{StreamMatcher, Streams};
+use crate::stream::Streams;
 use crate::token::ClientToken;
 
 /// Runs the daemon until it is told to stop; `Ok` means a clean shutdown.
@@ -72,11 +72,6 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
     })?;
     let store = Arc::new(store);
     let sink = mode::audit_sink(&args, &source, &store.info().execution_id)?;
-    let matcher = if claimed_streams.is_empty() {
-        None
-    } else {
-        Some(Arc::new(StreamMatcher::build(&store)?))
-    };
 
     let (listener, socket_file) =
         bind_private(&args.socket).map_err(|source| StartupError::Socket {
@@ -94,14 +89,18 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
         what: "audit writer",
         source,
     })?;
-    let streams = match matcher {
-        Some(matcher) => Some(Streams::start(
+    // The streams' matcher is built by the stream threads themselves, after READY: with
+    // thousands of secrets it costs milliseconds the launcher would otherwise wait for, while
+    // a node's first output can wait in its pipe.
+    let streams = if claimed_streams.is_empty() {
+        None
+    } else {
+        Some(Streams::start(
             claimed_streams,
-            matcher,
+            Arc::clone(&store),
             Arc::clone(&queue),
             launcher,
-        )?),
-        None => None,
+        )?)
     };
     let limits = ConnectionLimits {
         max_request_bytes: args.max_request_bytes,

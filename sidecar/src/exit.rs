@@ -178,9 +178,6 @@ pub enum StartupError {
     /// A cryptographic operation failed unexpectedly.
     #[error("internal error: {0}")]
     Crypto(&'static str),
-    /// The redaction matcher of the streams could not be built.
-    #[error("{0}")]
-    Matcher(#[from] crate::redact::BuildError),
     /// The TLS or HTTP client could not be set up.
     #[error("cannot set up the HTTPS client: {0}")]
     Client(String),
@@ -227,7 +224,7 @@ impl StartupError {
                 StoreError::Bundle(_) => DATA,
                 StoreError::Arena(_) => OS,
             },
-            Self::Client(_) | Self::Crypto(_) | Self::Matcher(_) => SOFTWARE,
+            Self::Client(_) | Self::Crypto(_) => SOFTWARE,
             Self::Refused { status, .. } => {
                 if *status == 400 {
                     SOFTWARE

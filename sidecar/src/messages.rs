@@ -23,5 +23,8 @@ pub const HELLO_TWICE: &str = "Hello was already done on this connection";
 pub const BUSY: &str = "too many connections; retry later";
 /// `ShuttingDown`.
 pub const SHUTTING_DOWN: &str = "the sidecar is shutting down";
+/// Written once to a `--redact-stream` output whose stream cannot be masked (then discarded).
+pub const STREAM_WITHHELD: &str =
+    "[ax-sidecar: output withheld: the redaction engine is unavailable; see the sidecar's log]\n";
 /// `Internal`: the redaction matcher could not be built.
 pub const REDACTION_UNAVAILABLE: &str = "redaction is unavailable; see the sidecar's log";

@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
@@ -19,6 +19,9 @@ use super::filter::{StreamFilter, StreamMatcher};
 use crate::audit::{Action, AuditName, AuditNames, AuditQueue, Peer};
 use crate::exit::StartupError;
 use crate::limits::STREAM_READ_CHUNK;
+use crate::messages::STREAM_WITHHELD;
+use crate::redact::BuildError;
+use crate::store::Store;
 
 /// One `--redact-stream IN_FD:OUT_FD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,16 +138,22 @@ pub struct Streams {
 
 impl Streams {
     /// Starts one thread per stream. Each records its audit event in `queue` as `peer`.
+    ///
+    /// The matcher over `store`'s values is built once, by whichever thread needs it first,
+    /// so that start-up does not wait for it; the others wait for that build, and no byte is
+    /// written before it is done.
     pub fn start(
         claimed: Vec<ClaimedStream>,
-        matcher: Arc<StreamMatcher>,
+        store: Arc<Store>,
         queue: Arc<AuditQueue>,
         peer: Peer,
     ) -> Result<Self, StartupError> {
         let (done, receiver) = tokio::sync::mpsc::channel::<()>(1);
         let count = claimed.len();
+        let matcher = Arc::new(OnceLock::new());
         for stream in claimed {
             let matcher = Arc::clone(&matcher);
+            let store = Arc::clone(&store);
             let queue = Arc::clone(&queue);
             // Each thread holds a sender and drops it when its stream is done; the receiver
             // sees the channel close once all are.
@@ -153,7 +162,10 @@ impl Streams {
                 .name(format!("ax-stream-{}", stream.spec.input))
                 .stack_size(128 * 1024)
                 .spawn(move || {
-                    pump(stream, &matcher, &queue, peer);
+                    match matcher.get_or_init(|| StreamMatcher::build(&store)) {
+                        Ok(matcher) => pump(stream, matcher, &queue, peer),
+                        Err(err) => withhold(stream, err),
+                    }
                     drop(done);
                 })
                 .map_err(|source| StartupError::Runtime {
@@ -225,6 +237,21 @@ fn pump(stream: ClaimedStream, matcher: &StreamMatcher, queue: &AuditQueue, peer
     let names = found.into_iter().map(AuditName::Known).collect::<Vec<_>>();
     let any = !names.is_empty();
     queue.record(Action::RedactStream, AuditNames::Many(names), any, peer);
+}
+
+/// Without a matcher nothing may pass unmasked: the input is read to its end and discarded,
+/// and the output gets one line saying so (the node is never blocked on a full pipe).
+fn withhold(stream: ClaimedStream, err: &BuildError) {
+    let ClaimedStream {
+        spec,
+        mut input,
+        output,
+    } = stream;
+    tracing::error!(stream = spec.input, error = %err, "withholding a stream: it cannot be masked");
+    let mut output = Some(output);
+    write_out(&mut output, STREAM_WITHHELD.as_bytes(), spec);
+    drop(output);
+    let _ = std::io::copy(&mut input, &mut std::io::sink());
 }
 
 /// Writes `bytes` to the output; once the output has failed, input is still drained (so the
