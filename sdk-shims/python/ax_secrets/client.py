@@ -3,9 +3,10 @@
 One connection per client, reused for every call and guarded by a lock, so one request is in
 flight at a time. The rules of PROTOCOL §7:
 
-* A connection found closed *before* a request is written (a non-blocking peek sees end of
-  stream, or the write fails with EPIPE/ECONNRESET before any byte went out) is replaced, once,
-  with a fresh connection and handshake.
+* A connection found closed *before* a request is written (the write fails with
+  EPIPE/ECONNRESET before any byte went out: on a Unix socket a closed peer is known at once,
+  so no probe is spent on the hot path) is replaced, once, with a fresh connection and
+  handshake. So is one holding bytes no request asked for (out of step).
 * ``ShuttingDown`` and ``Busy`` mean the request was not served: retried once on a fresh
   connection.
 * A connection that breaks after a request was written is dropped and the request is **not**
@@ -105,7 +106,7 @@ class SidecarClient:
         request_id = self._take_id()
         data = build(request_id)
         conn = self._conn
-        if conn is not None and conn.peer_closed():
+        if conn is not None and conn.out_of_step():
             self._drop()
             conn = None
         if conn is None:

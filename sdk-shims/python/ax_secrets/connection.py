@@ -13,7 +13,6 @@ from typing import Optional
 from .limits import FRAME_HEADER_LEN, MAX_RESPONSE_FRAME
 from .wire import announced_length
 
-_PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_DONTWAIT
 _READ_SIZE = 65536
 
 
@@ -49,31 +48,13 @@ class Connection:
     def close(self) -> None:
         self._sock.close()
 
-    def peer_closed(self) -> bool:
-        """Whether the connection is unusable before anything is sent on it.
+    def out_of_step(self) -> bool:
+        """Whether bytes arrived that no request asked for: the stream cannot be trusted.
 
-        A non-blocking peek: end of stream means the peer closed it (idle timeout, restart);
-        unsolicited bytes mean the stream is out of step. Either way it must not be reused.
+        No system call: a peer that closed the connection (idle timeout, restart) is found by
+        the next write, which fails with EPIPE before anything goes out (:class:`NotSent`).
         """
-        if self._buffer:
-            return True
-        sock = self._sock
-        timeout = sock.gettimeout()
-        try:
-            if timeout is None:
-                sock.recv(1, _PEEK_FLAGS)
-            else:
-                # With a timeout, CPython waits for readability before recv: peek without one.
-                sock.settimeout(0.0)
-                try:
-                    sock.recv(1, _PEEK_FLAGS)
-                finally:
-                    sock.settimeout(timeout)
-        except BlockingIOError:
-            return False
-        except OSError:
-            return True
-        return True
+        return bool(self._buffer)
 
     def send(self, data: bytes) -> None:
         """Writes all of ``data``.

@@ -316,8 +316,44 @@ def decode_request(body: bytes) -> Request:
     return message
 
 
+def _short_secret(body: bytes) -> Optional[Response]:
+    """The answer to most ``get`` calls, decoded without the general reader, or ``None``.
+
+    Covers a ``Secret`` response with an id of one or two bytes and a value under 128 bytes
+    (or none); anything else, malformed or not, is left to the general decoder, which alone
+    decides errors. Worth it because ``get`` is the call node code makes in loops.
+    """
+    size = len(body)
+    if size < 3:
+        return None
+    first = body[0]
+    if first < 0x80:
+        request_id, pos = first, 1
+    elif body[1] < 0x80:
+        request_id, pos = (first & 0x7F) | (body[1] << 7), 2
+    else:
+        return None
+    if pos + 1 >= size or body[pos] != 1:
+        return None
+    flag = body[pos + 1]
+    if flag == 0:
+        return Response(request_id, SecretResponse(None)) if size == pos + 2 else None
+    if flag != 1 or pos + 2 >= size:
+        return None
+    length = body[pos + 2]
+    if length >= 0x80 or pos + 3 + length != size:
+        return None
+    try:
+        return Response(request_id, SecretResponse(str(body[pos + 3 :], "utf-8")))
+    except UnicodeDecodeError:
+        return None
+
+
 def decode_response(body: bytes) -> Response:
     """Decodes one response body; raises ``WireError`` on any malformation."""
+    short = _short_secret(body)
+    if short is not None:
+        return short
     r = _Reader(body)
     response_id = r.varint(32)
     message = Response(response_id, _RESPONSE_DECODERS[r.tag(len(_RESPONSE_DECODERS))](r))

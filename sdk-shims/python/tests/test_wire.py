@@ -100,3 +100,45 @@ def test_the_get_fast_path_matches_the_general_encoder() -> None:
     for request_id in (1, 127, 128, 4294967295):
         general = frame(encode_request(Request(request_id, GetRequest("OPENAI_API_KEY"))))
         assert encode_get_frame(request_id, "OPENAI_API_KEY") == general
+
+
+def _general_decode(body: bytes):
+    """The general decoder alone, bypassing the short-``Secret`` fast path."""
+    from ax_secrets import wire
+
+    r = wire._Reader(body)
+    response_id = r.varint(32)
+    message = Response(response_id, wire._RESPONSE_DECODERS[r.tag(len(wire._RESPONSE_DECODERS))](r))
+    r.finish()
+    return message
+
+
+def _outcome(decode, body: bytes):
+    try:
+        return ("ok", decode(body))
+    except WireError as e:
+        return ("error", e.kind)
+
+
+def _secret_shaped_bodies():
+    for request_id in (0, 1, 127, 128, 300, 16383, 16384, 2**32 - 1):
+        for value in (None, "", "v", "ü" * 20, "x" * 126, "x" * 127, "x" * 128):
+            body = encode_response(Response(request_id, SecretResponse(value)))
+            yield body
+            yield body + b"\x00"  # trailing byte
+            yield body[:-1]  # truncated
+            for i in range(len(body)):
+                for b in (0x00, 0x01, 0x02, 0x7F, 0x80, 0xFF):
+                    yield body[:i] + bytes((b,)) + body[i + 1 :]
+    yield b"\x80\x00\x01\x00"  # a non-canonical two-byte id
+    yield b"\x01\x01\x01\x02\xc3\x28"  # bad UTF-8
+
+
+def test_the_short_secret_path_agrees_with_the_general_decoder() -> None:
+    from ax_secrets.wire import decode_response
+
+    checked = 0
+    for body in _secret_shaped_bodies():
+        assert _outcome(decode_response, body) == _outcome(_general_decode, body), body.hex()
+        checked += 1
+    assert checked > 10_000
