@@ -5,8 +5,9 @@
 //! events into JSON and appends them to a bounded buffer; a thread of its own ships the buffer,
 //! so a slow or failing control plane never holds up the writer, the local trail or serving.
 //!
-//! - A POST goes out once [`AUDIT_SHIP_INTERVAL`] has passed since the oldest event waiting, or
-//!   as soon as `--audit-batch` events wait, whichever is first; it carries at most that many.
+//! - A POST goes out once [`AUDIT_SHIP_INTERVAL`](crate::limits::AUDIT_SHIP_INTERVAL) has
+//!   passed since the oldest event waiting, or as soon as `--audit-batch` events wait,
+//!   whichever is first; it carries at most that many.
 //! - 429, 5xx, timeouts and connection errors: the same batch is sent again on the backoff
 //!   schedule of the fetch (100 ms doubling to 2 s, full jitter, `Retry-After` honoured) until
 //!   it is acknowledged, while new events gather behind it.
