@@ -4,7 +4,10 @@
 # node (integration/demo/nodes/<lang>/) through ax-run, printing what happened.
 #
 #   integration/demo.sh                  # every language that has a node
-#   integration/demo.sh --lang python    # one language
+#   integration/demo.sh --lang python    # one language (repeatable)
+#
+# Exits non-zero when any scenario misbehaved, a secret value leaked into an output, or a node's
+# `setup` failed (that language is reported as failed, never skipped; the others still run).
 #
 # Extra arguments go to ax-demo (see `target/debug/ax-demo --help`).
 set -euo pipefail

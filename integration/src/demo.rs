@@ -405,6 +405,54 @@ fn nodes(dir: &Path, only: &[String]) -> Vec<(String, PathBuf)> {
     found
 }
 
+/// A node's `setup` that failed: a one-line reason for the table, and the last lines it printed.
+struct SetupFailure {
+    reason: String,
+    tail: Vec<String>,
+}
+
+/// Runs a node's `setup` (if it has one) in its directory, its stdin closed.
+fn setup(dir: &Path) -> Result<(), SetupFailure> {
+    let setup = dir.join("setup");
+    if !setup.is_file() {
+        return Ok(());
+    }
+    let output = Command::new(&setup)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| SetupFailure {
+            reason: format!("cannot run {}: {e}", setup.display()),
+            tail: Vec::new(),
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let status = output
+        .status
+        .code()
+        .map_or_else(|| "killed by a signal".to_owned(), |c| format!("exit {c}"));
+    let reason = match lines.last() {
+        Some(last) => format!("setup failed ({status}): {}", last.trim()),
+        None => format!("setup failed ({status})"),
+    };
+    Err(SetupFailure {
+        reason,
+        tail: lines[lines.len().saturating_sub(15)..].to_vec(),
+    })
+}
+
 fn table(rows: &[Row]) -> String {
     let w_lang = rows.iter().map(|r| r.lang.len()).max().unwrap_or(4).max(4);
     let w_scn = rows
@@ -468,26 +516,22 @@ pub fn run(options: &DemoOptions) -> i32 {
         if langs.is_empty() {
             return Err(format!("no demo nodes in {}", options.nodes_dir.display()));
         }
+        for lang in &options.only {
+            if !langs.iter().any(|(l, _)| l == lang) {
+                let why = format!("no {lang}/run in {}", options.nodes_dir.display());
+                demo.row(lang, "find the node", why, false);
+            }
+        }
         for (lang, dir) in &langs {
-            let setup = dir.join("setup");
-            if setup.is_file() {
-                let out = Command::new(&setup).current_dir(dir).output();
-                match out {
-                    Ok(o) if o.status.success() => {}
-                    Ok(o) => {
-                        let why = String::from_utf8_lossy(&o.stdout)
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .to_owned();
-                        println!("  skipping {lang}: setup failed: {why}");
-                        continue;
-                    }
-                    Err(e) => {
-                        println!("  skipping {lang}: cannot run setup: {e}");
-                        continue;
-                    }
+            if let Err(failure) = setup(dir) {
+                // Not skipped: a language whose node cannot be built fails the demo.
+                println!("  {lang}: {}; its last lines:", failure.reason);
+                for line in &failure.tail {
+                    println!("    | {line}");
                 }
+                println!();
+                demo.row(lang, "set up the node", failure.reason, false);
+                continue;
             }
             demo.scenarios(lang, &dir.join("run"));
         }
@@ -547,5 +591,47 @@ pub fn run(options: &DemoOptions) -> i32 {
             println!("demo failed: {e}");
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use super::setup;
+
+    fn node(dir: &Path, script: Option<&str>) {
+        std::fs::write(dir.join("run"), "#!/bin/sh\n").unwrap();
+        if let Some(script) = script {
+            let path = dir.join("setup");
+            std::fs::write(&path, script).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+
+    // One test, not two: a script written while another test thread forks can fail to run
+    // with ETXTBSY (the forked child briefly holds the file open for writing).
+    #[test]
+    fn setup_passes_or_says_why_with_its_last_lines() {
+        let none = tempfile::tempdir().unwrap();
+        node(none.path(), None);
+        assert!(setup(none.path()).is_ok());
+
+        let passing = tempfile::tempdir().unwrap();
+        node(passing.path(), Some("#!/bin/sh\ntest -f run\n")); // runs in the node's directory
+        assert!(setup(passing.path()).is_ok());
+
+        let failing = tempfile::tempdir().unwrap();
+        let lines: String = (1..=20).map(|n| format!("echo step {n}\n")).collect();
+        let script = format!("#!/bin/sh\n{lines}echo 'mcs: not found' >&2\nexit 3\n");
+        node(failing.path(), Some(&script));
+        let failure = setup(failing.path()).err().unwrap();
+        assert_eq!(failure.reason, "setup failed (exit 3): mcs: not found");
+        assert_eq!(failure.tail.len(), 15);
+        assert_eq!(failure.tail.first().unwrap(), "step 7");
+        assert_eq!(failure.tail.last().unwrap(), "mcs: not found");
     }
 }
