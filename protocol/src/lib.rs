@@ -37,6 +37,7 @@
 //! - `codec` (feature `codec`): the same framing as a tokio-util `Decoder`/`Encoder`.
 //! - [`name`]: the secret-name rule.
 //! - [`template`]: the `{{secrets.NAME}}` template parser and renderer.
+//! - [`encodings`]: the forms of a value that redaction matches (base64, JSON-escaped, ...).
 //! - [`secret`]: [`SecretText`], the wrapper that keeps values out of `Debug` and wipes them.
 //! - [`error`]: the wire error (allocation-free, never carries a value).
 //! - [`bundle`]: the sealed bundle: plaintext type, HPKE, the signed envelope, the local file.
@@ -45,6 +46,7 @@ pub mod blocking;
 pub mod bundle;
 #[cfg(feature = "codec")]
 pub mod codec;
+pub mod encodings;
 pub mod error;
 pub mod frame;
 pub mod limits;

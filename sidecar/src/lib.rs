@@ -23,7 +23,7 @@
 //! - [`connection`]: one connection: framing, timeouts, pipelining, buffer wiping.
 //! - [`request`]: one module per request kind.
 //! - [`token`]: the client token, checked in constant time.
-//! - [`redact`] and [`encodings`]: the redaction engine and the forms it matches.
+//! - [`redact`]: the redaction engine (over the forms of `ax_protocol::encodings`).
 //! - [`audit`]: the audit queue, its writer thread, the JSON-lines and control-plane sinks.
 //! - [`stream`]: the launcher's stream filter (`--redact-stream`).
 //! - [`ready`]: the ready line for the launcher.
@@ -36,7 +36,6 @@ pub mod cli;
 pub mod connection;
 pub mod control_plane;
 pub mod daemon;
-pub mod encodings;
 pub mod exit;
 pub mod harden;
 pub mod limits;

@@ -6,14 +6,14 @@
 //! value in several forms in ordinary memory and costs far more time and memory than the rest
 //! of the sidecar (see the README's figures), which an execution that never redacts should not
 //! pay. Its memory is wiped when freed, by the zeroing allocator. (The launcher's stream filter,
-//! `stream::filter`, builds its own matcher from the same `Patterns` at start-up, because it
-//! is asked for.)
+//! `stream::filter`, builds its own matcher from the same `Patterns`, after start-up, when
+//! streams are given.)
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use ax_protocol::encodings::forms;
 use ax_protocol::limits::REDACTION_MARK;
 use zeroize::Zeroize;
 
-use crate::encodings::forms;
 use crate::store::Store;
 
 /// The compiled matcher for one store.

@@ -59,13 +59,13 @@
 //! - [`wire`]: the frames the client writes and reads, on `ax-protocol`'s framing.
 //! - `error`: [`Error`] and [`Reason`], and every message a user sees.
 //! - `mock`: [`MockAxiomContext`].
-//! - `redact` and `encodings`: the mock's redaction, matching the sidecar's.
+//! - `redact`: the mock's redaction, over the same forms as the sidecar's
+//!   (`ax_protocol::encodings`).
 
 mod api;
 mod client;
 mod connection;
 mod context;
-mod encodings;
 mod error;
 mod mock;
 mod redact;

@@ -11,9 +11,8 @@
 use std::fmt;
 
 use ax_protocol::SecretText;
+use ax_protocol::encodings::forms;
 use ax_protocol::limits::REDACTION_MARK;
-
-use crate::encodings::forms;
 
 /// A compiled matcher for one fixed set of values.
 pub(crate) struct Redactor {

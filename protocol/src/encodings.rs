@@ -1,13 +1,16 @@
-//! The forms a secret value commonly leaks in (PROTOCOL §8.4), computed exactly as the
-//! sidecar computes them (a copy of `sidecar/src/encodings.rs`, which is not a library the shim
-//! may depend on at run time), for the mock's redaction engine.
+//! The forms a secret value commonly leaks in (PROTOCOL §8.4): what `Redact` and the stream
+//! filter match besides the value itself. Here, beside the other rules of the wire contract,
+//! so that the sidecar and the Rust shim's mock compute them from one definition.
+//!
+//! Each function appends one encoding of the value to a caller-owned buffer, so the caller
+//! decides where the copies live and wipes them.
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Every form of `value` the sidecar redacts, in the order of PROTOCOL §8.4, duplicates
 /// included (a plain ASCII word is its own JSON and percent encoding).
-pub(crate) fn forms(value: &str) -> [String; 8] {
+pub fn forms(value: &str) -> [String; 8] {
     let bytes = value.as_bytes();
     [
         value.to_owned(),
@@ -22,7 +25,7 @@ pub(crate) fn forms(value: &str) -> [String; 8] {
 }
 
 /// RFC 4648 base64 with the given alphabet, padded or not.
-pub(crate) fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
+pub fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk
@@ -43,7 +46,7 @@ pub(crate) fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
 
 /// The value as it appears between the quotes of a JSON string; with `ascii_only`, every
 /// non-ASCII character as `\uXXXX` (lower-case hex, surrogate pairs above U+FFFF).
-pub(crate) fn json_escaped(value: &str, ascii_only: bool) -> String {
+pub fn json_escaped(value: &str, ascii_only: bool) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(value.len() + 2);
     for c in value.chars() {
@@ -71,7 +74,7 @@ pub(crate) fn json_escaped(value: &str, ascii_only: bool) -> String {
 }
 
 /// RFC 3986 percent-encoding: every byte outside `A-Z a-z 0-9 - . _ ~` as `%XX`, upper-case.
-pub(crate) fn percent_encoded(bytes: &[u8]) -> String {
+pub fn percent_encoded(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
