@@ -53,3 +53,8 @@ done
 
 step "conformance suite (integration/conformance/run.py)"
 python3 integration/conformance/run.py
+
+# The README's main command, end to end: the reference control plane, ax-run and a node in
+# every language. It closes with its own passed/failed line and fails on any scenario.
+step "the demo (integration/demo.sh)"
+integration/demo.sh
