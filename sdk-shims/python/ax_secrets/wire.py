@@ -319,20 +319,24 @@ def decode_request(body: bytes) -> Request:
 def _short_secret(body: bytes) -> Optional[Response]:
     """The answer to most ``get`` calls, decoded without the general reader, or ``None``.
 
-    Covers a ``Secret`` response with an id of one or two bytes and a value under 128 bytes
-    (or none); anything else, malformed or not, is left to the general decoder, which alone
-    decides errors. Worth it because ``get`` is the call node code makes in loops.
+    Covers a ``Secret`` response with an id of at most four varint bytes (below 2**28, so no
+    overflow to check) and a value under 128 bytes (or none); anything else, malformed or not,
+    is left to the general decoder, which alone decides errors. Worth it because ``get`` is
+    the call node code makes in loops.
     """
     size = len(body)
     if size < 3:
         return None
-    first = body[0]
-    if first < 0x80:
-        request_id, pos = first, 1
-    elif body[1] < 0x80:
-        request_id, pos = (first & 0x7F) | (body[1] << 7), 2
-    else:
-        return None
+    request_id = 0
+    pos = 0
+    while True:
+        if pos == 4 or pos == size:
+            return None
+        byte = body[pos]
+        request_id |= (byte & 0x7F) << (7 * pos)
+        pos += 1
+        if byte < 0x80:
+            break
     if pos + 1 >= size or body[pos] != 1:
         return None
     flag = body[pos + 1]

@@ -121,7 +121,7 @@ def _outcome(decode, body: bytes):
 
 
 def _secret_shaped_bodies():
-    for request_id in (0, 1, 127, 128, 300, 16383, 16384, 2**32 - 1):
+    for request_id in (0, 1, 127, 128, 300, 16383, 16384, 2**21 - 1, 2**21, 2**28 - 1, 2**28, 2**32 - 1):
         for value in (None, "", "v", "ü" * 20, "x" * 126, "x" * 127, "x" * 128):
             body = encode_response(Response(request_id, SecretResponse(value)))
             yield body
@@ -131,6 +131,8 @@ def _secret_shaped_bodies():
                 for b in (0x00, 0x01, 0x02, 0x7F, 0x80, 0xFF):
                     yield body[:i] + bytes((b,)) + body[i + 1 :]
     yield b"\x80\x00\x01\x00"  # a non-canonical two-byte id
+    yield b"\x80\x80\x80\x00\x01\x00"  # a non-canonical four-byte id
+    yield b"\xff\xff\xff\xff\x1f\x01\x00"  # an id over u32
     yield b"\x01\x01\x01\x02\xc3\x28"  # bad UTF-8
 
 
