@@ -102,6 +102,8 @@ def varint(value: int) -> bytes:
     """The shortest unsigned LEB128 encoding of ``value``."""
     if value < 0x80:
         return bytes((value,))
+    if value < 0x4000:  # request ids spend most of a connection's life here
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -149,9 +151,17 @@ def encode_request(request: Request) -> bytes:
 
 
 def encode_get_frame(request_id: int, name: str) -> bytes:
-    """The whole frame of ``Get`` (the per-call path of ``get``: one concatenation)."""
+    """The whole frame of ``Get`` (the per-call path of ``get``).
+
+    A valid name is at most 128 bytes, so its length is one varint byte and the frame's
+    length fits in its last prefix byte: two concatenations, no loop.
+    """
     data = name.encode("utf-8")
-    body = varint(request_id) + b"\x01" + varint(len(data)) + data
+    head = varint(request_id)
+    size = len(head) + 2 + len(data)
+    if len(data) < 0x80 and size < 0x100:
+        return bytes((0, 0, 0, size)) + head + bytes((1, len(data))) + data
+    body = head + b"\x01" + varint(len(data)) + data
     return len(body).to_bytes(FRAME_HEADER_LEN, "big") + body
 
 

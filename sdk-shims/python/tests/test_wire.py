@@ -97,9 +97,11 @@ def test_the_get_fast_path_matches_the_general_encoder() -> None:
     from ax_secrets.messages import GetRequest, Request
     from ax_secrets.wire import encode_request
 
-    for request_id in (1, 127, 128, 4294967295):
-        general = frame(encode_request(Request(request_id, GetRequest("OPENAI_API_KEY"))))
-        assert encode_get_frame(request_id, "OPENAI_API_KEY") == general
+    names = ["A", "OPENAI_API_KEY", "A" * 120, "A" * 128, "é" * 64, "é" * 100]
+    for request_id in (0, 1, 127, 128, 16383, 16384, 2**28, 4294967295):
+        for name in names:
+            general = frame(encode_request(Request(request_id, GetRequest(name))))
+            assert encode_get_frame(request_id, name) == general, (request_id, name)
 
 
 def _general_decode(body: bytes):
@@ -121,7 +123,8 @@ def _outcome(decode, body: bytes):
 
 
 def _secret_shaped_bodies():
-    for request_id in (0, 1, 127, 128, 300, 16383, 16384, 2**21 - 1, 2**21, 2**28 - 1, 2**28, 2**32 - 1):
+    ids = (0, 1, 127, 128, 300, 16383, 16384, 2**21 - 1, 2**21, 2**28 - 1, 2**28, 2**32 - 1)
+    for request_id in ids:
         for value in (None, "", "v", "ü" * 20, "x" * 126, "x" * 127, "x" * 128):
             body = encode_response(Response(request_id, SecretResponse(value)))
             yield body
