@@ -336,13 +336,8 @@ impl Shipper {
     async fn deliver(&mut self, body: &str) -> Delivery {
         let mut backoff = Backoff::new();
         loop {
-            let deadline = self.shared.flush_deadline();
-            let now = tokio::time::Instant::now();
-            let limit = deadline.map_or(now + AUDIT_REQUEST_TIMEOUT, |d| {
-                d.min(now + AUDIT_REQUEST_TIMEOUT)
-            });
-            let retry = match tokio::time::timeout_at(limit, self.post(body)).await {
-                Ok(Ok((status, after))) => match audit_verdict(status) {
+            let retry = match self.post_in_time(body).await {
+                Some(Ok((status, after))) => match audit_verdict(status) {
                     AuditVerdict::Acknowledged => return Delivery::Acknowledged,
                     AuditVerdict::Stop => return Delivery::Stop(status),
                     AuditVerdict::Drop => return Delivery::Refused(status),
@@ -351,8 +346,8 @@ impl Shipper {
                         retry_after: after,
                     },
                 },
-                Ok(Err(reason)) => Retry::because(reason),
-                Err(_) => Retry::because("timed out"),
+                Some(Err(reason)) => Retry::because(reason),
+                None => Retry::because("timed out"),
             };
             if !self.failing {
                 self.failing = true;
@@ -371,6 +366,26 @@ impl Shipper {
                     () = tokio::time::sleep_until(wake_at) => break,
                     () = self.shared.wake.notified() => {}
                 }
+            }
+        }
+    }
+
+    /// One POST, abandoned (`None`) after [`AUDIT_REQUEST_TIMEOUT`] or at the flush deadline,
+    /// whichever is first. A shutdown that begins while the POST is in flight brings that
+    /// deadline forward, so a control plane that never answers cannot hold the sidecar's exit
+    /// past `--audit-flush-timeout`.
+    async fn post_in_time(&self, body: &str) -> Option<Result<(u16, Option<Duration>), String>> {
+        let timeout_at = tokio::time::Instant::now() + AUDIT_REQUEST_TIMEOUT;
+        let mut post = std::pin::pin!(self.post(body));
+        loop {
+            let limit = self
+                .shared
+                .flush_deadline()
+                .map_or(timeout_at, |d| d.min(timeout_at));
+            tokio::select! {
+                answer = &mut post => return Some(answer),
+                () = tokio::time::sleep_until(limit) => return None,
+                () = self.shared.wake.notified() => {}
             }
         }
     }

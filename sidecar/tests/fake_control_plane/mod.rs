@@ -44,6 +44,9 @@ pub enum BundleReply {
 /// What the audit endpoint answers, one entry per request; an empty script answers 204.
 pub type AuditReply = u16;
 
+/// An audit "status" that is never answered: the request is recorded and then hangs.
+pub const NEVER_ANSWER: AuditReply = 0;
+
 /// A recorded audit POST.
 #[derive(Debug, Clone)]
 pub struct AuditPost {
@@ -243,6 +246,9 @@ async fn handle(config: &Config, request: Request<Incoming>) -> Response<Full<By
                 authorization,
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
+            if status == NEVER_ANSWER {
+                std::future::pending::<()>().await;
+            }
             if status == 204 {
                 reply(204, "application/json", Vec::new())
             } else {
