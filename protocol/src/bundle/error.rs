@@ -115,7 +115,8 @@ impl fmt::Display for BundleError {
             Self::BadMagic => f.write_str("not an ax-secrets bundle of a supported version"),
             Self::LengthMismatch => f.write_str("bundle length does not match its header"),
             Self::InvalidExecutionId => f.write_str(
-                "execution id must be 1 to 128 bytes of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
+                "execution id must be 1 to 128 bytes of A-Z, a-z, 0-9, '.', '_', ':' or '-', \
+                 starting with a letter or a digit",
             ),
             Self::WrongExecution => f.write_str("bundle was sealed for another execution"),
             Self::BadSignature => {

@@ -165,11 +165,13 @@ fn check_list(list: &[BundleSecret<'_>], which: SecretList) -> Result<(), Bundle
     Ok(())
 }
 
-/// Checks an execution id: 1 to 128 bytes of `A-Z a-z 0-9 . _ : -`, so it can stand in a URL
-/// path and a log line as it is.
+/// Checks an execution id: 1 to 128 bytes of `A-Z a-z 0-9 . _ : -`, the first a letter or a
+/// digit, so it can stand in a URL path segment and a log line as it is (a leading letter or
+/// digit rules out the dot segments `.` and `..`, which a URL library would resolve away).
 pub fn validate_execution_id(id: &str) -> Result<(), BundleError> {
     let ok_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
-    if id.is_empty() || id.len() > MAX_EXECUTION_ID_LEN || !id.as_bytes().iter().all(ok_byte) {
+    let ok_first = id.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric);
+    if !ok_first || id.len() > MAX_EXECUTION_ID_LEN || !id.as_bytes().iter().all(ok_byte) {
         return Err(BundleError::InvalidExecutionId);
     }
     Ok(())
@@ -313,7 +315,19 @@ pub(crate) mod tests {
         for ok in ["e", "exec-1", "0f8a.b:c_d", &"x".repeat(128)] {
             assert_eq!(validate_execution_id(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "a/b", "a b", "é", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "a/b",
+            "a b",
+            "é",
+            &"x".repeat(129),
+            ".",
+            "..",
+            ".x",
+            "-x",
+            "_x",
+            ":x",
+        ] {
             assert_eq!(
                 validate_execution_id(bad),
                 Err(BundleError::InvalidExecutionId),

@@ -72,7 +72,8 @@ impl ControlPlane {
     }
 
     /// `{base}/v1/executions/{execution_id}/{what}`. Execution ids are made of URL-safe
-    /// characters only, so they need no escaping.
+    /// characters only and start with a letter or a digit (never a dot segment), so they need
+    /// no escaping.
     pub fn url(&self, what: &str) -> String {
         format!("{}/v1/executions/{}/{what}", self.base, self.execution_id)
     }
