@@ -28,14 +28,16 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::admin::{Admin, AdminError};
+use ax_protocol::SecretText;
+
+use crate::admin::{Admin, AdminError, NewExecution};
 use crate::util;
 
 /// How long the sidecar has to stop after SIGTERM before it is killed.
 pub const SIDECAR_STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// What `ax-run` was asked to do.
-#[derive(Debug, Clone)]
+/// What `ax-run` was asked to do. `Debug` does not show the admin token.
+#[derive(Clone)]
 pub struct Options {
     /// The control plane's URL.
     pub control_plane: String,
@@ -65,6 +67,27 @@ pub struct Options {
     pub runtime_dir: Option<PathBuf>,
     /// The command and its arguments.
     pub command: Vec<std::ffi::OsString>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("control_plane", &self.control_plane)
+            .field("ca_file", &self.ca_file)
+            .field("control_plane_key", &self.control_plane_key)
+            .field("admin_token", &"[redacted]")
+            .field("tenant", &self.tenant)
+            .field("config", &self.config)
+            .field("environment", &self.environment)
+            .field("sidecar", &self.sidecar)
+            .field("sidecar_args", &self.sidecar_args)
+            .field("fetch_deadline", &self.fetch_deadline)
+            .field("audit_file", &self.audit_file)
+            .field("sidecar_log_level", &self.sidecar_log_level)
+            .field("runtime_dir", &self.runtime_dir)
+            .field("command", &self.command)
+            .finish()
+    }
 }
 
 enum Event {
@@ -195,16 +218,23 @@ pub fn run(options: &Options) -> u8 {
     if let Ok(Event::Signal(signal)) = rx.try_recv() {
         return signal_code(signal);
     }
-    let code = run_execution(options, &execution.execution_id, &execution.token, &tx, &rx);
+    let NewExecution {
+        execution_id,
+        token,
+    } = execution;
+    // Moved, not copied, into a wrapper that wipes it; `run_execution` drops it as soon as the
+    // sidecar has read it, instead of keeping it for as long as the command runs.
+    let token = SecretText::owned(token);
+    let code = run_execution(options, &execution_id, token, &tx, &rx);
     // Best effort: the token stops working for audit; the sidecar has already flushed.
-    let _ = admin.finish_execution(&execution.execution_id);
+    let _ = admin.finish_execution(&execution_id);
     code
 }
 
 fn run_execution(
     options: &Options,
     execution_id: &str,
-    token: &str,
+    token: SecretText<'static>,
     tx: &Sender<Event>,
     rx: &Receiver<Event>,
 ) -> u8 {
@@ -241,7 +271,10 @@ fn run_execution(
         fetch_deadline: options.fetch_deadline,
         extra_args: options.sidecar_args.clone(),
     };
-    let started = match sidecar::spawn(&launch, token) {
+    let spawned = sidecar::spawn(&launch, token.expose());
+    // The sidecar has the token now (or never will): ax-run needs it no more.
+    drop(token);
+    let started = match spawned {
         Ok(s) => s,
         Err(e) => {
             exit::report(&format!(
@@ -454,5 +487,36 @@ fn stop_sidecar(sidecar: &mut Sidecar, rx: &Receiver<Event>) -> Option<ExitStatu
             }
             Err(_) => return None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_debug_does_not_show_the_admin_token() {
+        let options = Options {
+            control_plane: "https://cp.example".into(),
+            ca_file: "ca.pem".into(),
+            control_plane_key: "cp.pub".into(),
+            admin_token: "axadm_do-not-print-me".into(),
+            tenant: "acme".into(),
+            config: None,
+            environment: None,
+            sidecar: "ax-sidecar".into(),
+            sidecar_args: Vec::new(),
+            fetch_deadline: None,
+            audit_file: "/dev/null".into(),
+            sidecar_log_level: "warn".into(),
+            runtime_dir: None,
+            command: vec!["true".into()],
+        };
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("do-not-print-me"), "{shown}");
+        assert!(
+            shown.contains("[redacted]") && shown.contains("acme"),
+            "{shown}"
+        );
     }
 }
