@@ -111,7 +111,7 @@ class SidecarClient:
             conn = None
         if conn is None:
             conn = self._connect()
-        conn.send(data)
+        self._send(conn, data, kind)
         response = self._receive(conn, kind, request_id)
         body = response.body
         if isinstance(body, ErrorResponse):
@@ -127,22 +127,33 @@ class SidecarClient:
             raise self._error(errors.UNEXPECTED_ANSWER.format(kind=kind, answer=answer))
         return response
 
+    def _broken(self, kind: str, broken: Broken) -> SecretsUnavailableError:
+        """The connection broke with a request under way: dropped, never resent."""
+        self._drop()
+        reason = str(broken)
+        if reason == "timed out":
+            message = errors.TIMED_OUT.format(kind=kind, seconds=self._timeout)
+        else:
+            message = errors.CLOSED_MID_REQUEST.format(kind=kind, reason=reason)
+        return self._error(message)
+
     def _take_id(self) -> int:
         request_id = self._next_id
         self._next_id = request_id + 1 if request_id < 0xFFFFFFFF else 1
         return request_id
 
+    def _send(self, conn: Connection, data: bytes, kind: str) -> None:
+        """Writes a request; raises ``NotSent`` (worth a second try) or the typed error."""
+        try:
+            conn.send(data)
+        except Broken as e:
+            raise self._broken(kind, e) from None
+
     def _receive(self, conn: Connection, kind: str, request_id: int) -> Response:
         try:
             response = decode_response(conn.read_frame())
         except Broken as e:
-            self._drop()
-            reason = str(e)
-            if reason == "timed out":
-                message = errors.TIMED_OUT.format(kind=kind, seconds=self._timeout)
-            else:
-                message = errors.CLOSED_MID_REQUEST.format(kind=kind, reason=reason)
-            raise self._error(message) from None
+            raise self._broken(kind, e) from None
         except WireError as e:
             self._drop()
             raise self._error(errors.MALFORMED.format(reason=e.kind)) from None

@@ -236,3 +236,95 @@ def test_an_invalid_name_never_connects() -> None:
     ax = AxiomContext(socket="/nonexistent/ax.sock")
     assert ax.secrets.get("not a name") == ("", False)
     assert ax.secrets.exists("") is False
+
+
+# The same rules on a connection already in use (the second call on it, not the first).
+
+
+def test_shutting_down_on_a_reused_connection_is_retried_once_on_a_fresh_one(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        first = peer.read()
+        assert first is not None
+        if i == 0:
+            peer.answer(first.id, SecretResponse("before"))
+            second = peer.read()
+            assert second is not None
+            peer.error(second.id, "ShuttingDown")
+        else:
+            peer.answer(first.id, SecretResponse("after"))
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        assert ax.secrets.get("A") == ("before", True)
+        assert ax.secrets.get("A") == ("after", True)
+    assert sidecar.connections == 2
+
+
+def test_not_served_on_a_reused_connection_then_busy_is_a_typed_error(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        if i == 0:
+            peer.handshake()
+            first = peer.read()
+            assert first is not None
+            peer.answer(first.id, SecretResponse("v"))
+            second = peer.read()
+            assert second is not None
+            peer.error(second.id, "ShuttingDown")
+        else:
+            peer.read()
+            peer.error(0, "Busy")
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        assert ax.secrets.get("A") == ("v", True)
+        with pytest.raises(SecretsUnavailableError) as failed:
+            ax.secrets.get("A")
+    assert failed.value.code == "Busy"
+    assert sidecar.connections == 2  # one fresh connection, never a third
+
+
+def test_an_unexpected_answer_on_a_reused_connection_drops_it(fake) -> None:
+    def script(i: int, peer: Peer) -> None:
+        peer.handshake()
+        first = peer.read()
+        assert first is not None
+        if i == 0:
+            peer.answer(first.id, SecretResponse("v"))
+            second = peer.read()
+            assert second is not None
+            peer.answer(second.id, PongResponse())
+        else:
+            peer.answer(first.id, SecretResponse("fresh"))
+
+    sidecar = fake(script)
+    with AxiomContext(socket=sidecar.path) as ax:
+        assert ax.secrets.get("A") == ("v", True)
+        with pytest.raises(SecretsUnavailableError, match="answered Get with PongResponse"):
+            ax.secrets.get("A")
+        assert ax.secrets.get("A") == ("fresh", True)
+    assert sidecar.connections == 2
+
+
+def test_a_write_that_fails_mid_request_is_a_typed_error(fake) -> None:
+    class FailingSocket:
+        """Fails every write as a broken device would (not EPIPE: bytes may have gone out)."""
+
+        def __init__(self, real):
+            self.real = real
+
+        def send(self, data):
+            raise OSError(5, "Input/output error")
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    sidecar = fake(lambda i, peer: (peer.handshake(), serve_gets(peer)))
+    with AxiomContext(socket=sidecar.path) as ax:
+        assert ax.secrets.get("A") == ("v", True)
+        conn = ax.secrets._client._conn
+        conn._sock = FailingSocket(conn._sock)
+        with pytest.raises(SecretsUnavailableError, match="Input/output error"):
+            ax.secrets.get("A")
+        assert ax.secrets.get("A") == ("v", True)  # the next call connects afresh
+    assert sidecar.connections == 2
