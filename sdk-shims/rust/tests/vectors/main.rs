@@ -23,6 +23,9 @@
     clippy::print_stderr
 )]
 
+// The canonical JSON of messages is the protocol's own (PROTOCOL §10.2): one reader and writer
+// for the reference implementation and this shim, so the two cannot drift apart.
+#[path = "../../../../protocol/tests/vectors/json.rs"]
 mod json;
 
 use std::io::Write;
