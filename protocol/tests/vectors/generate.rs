@@ -336,6 +336,13 @@ fn requests() -> Vec<Case> {
         value: request_to_json(&Request { id: 1, body: RequestBody::Ping }),
         error: None,
     });
+    cases.push(Case {
+        comment: "Get with its tag 1 as the non-canonical varint 81 00: a tag is a u32 varint, not a byte; re-encoding gives 01".into(),
+        flags: vec!["NonCanonical"],
+        hex: frame(&[0x01, 0x81, 0x00, 0x01, b'A']),
+        value: request_to_json(&Request { id: 1, body: get("A") }),
+        error: None,
+    });
     cases.extend([
         invalid(
             "length 1048577: one byte over the request limit; refuse before reading the body",
@@ -372,6 +379,21 @@ fn requests() -> Vec<Case> {
             "trailing byte after a Ping",
             frame(&[0x01, 0x05, 0x00]),
             "TrailingBytes",
+        ),
+        invalid(
+            "a whole Ping frame, then the first byte of another: a vector is exactly one frame",
+            [frame(&[0x01, 0x05]), vec![0x00]].concat(),
+            "TrailingBytes",
+        ),
+        invalid(
+            "request tag ff ff ff ff 0f: u32::MAX is a well-formed tag, but not defined",
+            frame(&[0x01, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+            "UnknownVariant",
+        ),
+        invalid(
+            "request tag varint ff ff ff ff 1f overflows u32 (tags are u32 varints)",
+            frame(&[0x01, 0xff, 0xff, 0xff, 0xff, 0x1f]),
+            "InvalidVarint",
         ),
         invalid(
             "request tag 6 is not defined in v1",
@@ -592,6 +614,15 @@ fn responses() -> Vec<Case> {
             message: Cow::Borrowed(""),
         },
     ));
+    cases.push(resp(
+        "a connection-level error (id 0): Unauthorized for a uid, sent right after accepting",
+        &[],
+        0,
+        ResponseBody::Error {
+            code: ErrorCode::Unauthorized,
+            message: Cow::Borrowed("this uid may not connect to this sidecar"),
+        },
+    ));
     cases.extend([
         invalid(
             "length 16777217: one byte over the response limit",
@@ -607,6 +638,11 @@ fn responses() -> Vec<Case> {
             "response tag 7 is not defined in v1",
             frame(&[0x07, 0x07]),
             "UnknownVariant",
+        ),
+        invalid(
+            "error code varint of six bytes: an error code is a u32 varint like every tag",
+            frame(&[0x01, 0x06, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x00]),
+            "InvalidVarint",
         ),
         invalid(
             "error code 8 is not defined in v1",

@@ -162,10 +162,9 @@ fn decode_stream<'b, T>(
 ) -> Result<T, WireError> {
     match split_frame(bytes, limit)? {
         None => Err(WireError::Truncated),
-        Some((body, used)) => {
-            assert_eq!(used, bytes.len(), "a vector holds exactly one frame");
-            decode(body)
-        }
+        // Bytes after the one frame of a vector are refused like bytes after a message.
+        Some((_, used)) if used != bytes.len() => Err(WireError::TrailingBytes),
+        Some((body, _)) => decode(body),
     }
 }
 

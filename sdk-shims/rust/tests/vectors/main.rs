@@ -173,8 +173,11 @@ fn decode_request_stream(bytes: &[u8], limit: u32) -> Result<Value, String> {
     let body = read_frame(&mut reader, limit, &mut buf)
         .map_err(wire_kind)?
         .ok_or("Truncated")?;
+    if !reader.is_empty() {
+        // A vector is exactly one frame (PROTOCOL §10.2).
+        return Err("TrailingBytes".to_owned());
+    }
     let request = decode_request(body).map_err(|e| e.kind().to_owned())?;
-    assert!(reader.is_empty(), "the stream goes on after the frame");
     Ok(request_to_json(&request))
 }
 
