@@ -21,7 +21,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
@@ -138,22 +137,15 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<(), StartupError> {
         BundleSource::LocalFile { .. } => Duration::ZERO,
     };
 
-    let (listener, mut signals) = {
+    let listener = {
         let _context = runtime.enter();
-        let listener = tokio::net::UnixListener::from_std(listener).map_err(|source| {
-            StartupError::Runtime {
-                what: "listener",
-                source,
-            }
-        })?;
-        let signals = Signals::new().map_err(|source| StartupError::Runtime {
-            what: "signal handler",
+        tokio::net::UnixListener::from_std(listener).map_err(|source| StartupError::Runtime {
+            what: "listener",
             source,
-        })?;
-        (listener, signals)
+        })?
     };
     // The one decision: past this check the sidecar writes READY and serves; a signal that
-    // comes later is delivered to the handlers just installed and is an ordinary shutdown.
+    // comes later is taken by the signal thread and is an ordinary shutdown.
     guard.check()?;
     // Started only now: it holds the socket file, which an earlier failure must remove.
     let watchdog = Watchdog::spawn(Teardown {
@@ -177,34 +169,40 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<(), StartupError> {
         streams = streams.as_ref().map_or(0, Streams::len),
         "serving"
     );
-    if let Some(ready) = ready {
-        ready.signal();
-    }
-    guard.release();
-
+    let shutdown = CancellationToken::new();
     let stopping = Arc::new(std::sync::OnceLock::<Instant>::new());
-    runtime.block_on(async {
-        let shutdown = CancellationToken::new();
-        let watcher = tokio::spawn({
+    guard
+        .hand_over({
             let shutdown = shutdown.clone();
             let watchdog = watchdog.clone();
             let stopping = Arc::clone(&stopping);
             let hard = args.shutdown_timeout + audit_budget + SHUTDOWN_MARGIN;
-            async move {
-                let name = signals.recv().await;
+            move |name| {
                 let now = Instant::now();
                 let _ = stopping.set(now);
                 watchdog.arm(now + hard);
                 tracing::info!(signal = name, "shutting down");
                 shutdown.cancel();
             }
-        });
+        })
+        .map_err(|source| {
+            // The watchdog holds the socket file, so it is not removed by dropping ours.
+            socket_file.remove();
+            StartupError::Runtime {
+                what: "signal thread",
+                source,
+            }
+        })?;
+    if let Some(ready) = ready {
+        ready.signal();
+    }
+
+    runtime.block_on(async {
         let drained = drain_streams(streams, shutdown.clone(), args.shutdown_timeout);
         tokio::join!(
             server::run(listener, Arc::clone(&service), admission, shutdown),
             drained
         );
-        watcher.abort();
     });
     // Tasks still running (a request stuck in the blocking pool) are abandoned, not awaited.
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -299,29 +297,6 @@ fn build_runtime(threads: u16) -> Result<tokio::runtime::Runtime, StartupError> 
             what: "runtime",
             source,
         })
-}
-
-/// SIGTERM and SIGINT (SIGTERM is also what the parent's death sends).
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Self> {
-        Ok(Self {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    /// Waits for the first of them, and names it.
-    async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.int.recv() => "SIGINT",
-        }
-    }
 }
 
 /// Prints a start-up failure as the one line PROTOCOL §14 promises; never waits on stderr

@@ -13,8 +13,9 @@
 //!   nobody will ever send the death signal. `--no-parent-death` skips both, for a sidecar
 //!   that init or a container runtime starts on purpose.
 //! - [`Guard::check`] is called last immediately before READY is written, and only then are
-//!   the signals handed to tokio ([`Guard::release`]): "READY written" and "serving" follow
-//!   from that one check, and a signal after it is an ordinary shutdown.
+//!   the signals handed to the thread that waits for them ([`Guard::hand_over`]): "READY
+//!   written" and "serving" follow from that one check, and a signal after it is an ordinary
+//!   shutdown.
 
 use std::time::Duration;
 
@@ -119,10 +120,35 @@ impl Guard {
         }
     }
 
-    /// Unblocks the signals, once their tokio handlers are installed: one still pending is
-    /// then delivered to those handlers and starts an ordinary shutdown.
-    pub fn release(self) {
-        let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&held()), None);
+    /// Hands the signals over to a thread of their own, which calls `on_signal` with the
+    /// first one's name: one still pending is taken at once, and is an ordinary shutdown.
+    ///
+    /// The signals stay blocked in every other thread, and are waited for with `sigwait`
+    /// rather than caught by a handler that the runtime polls: the serving thread may be
+    /// stuck (in a long request), and SIGTERM must still arm the shutdown deadline.
+    ///
+    /// # Errors
+    ///
+    /// If the thread cannot be started.
+    pub fn hand_over(
+        self,
+        on_signal: impl FnOnce(&'static str) + Send + 'static,
+    ) -> std::io::Result<()> {
+        std::thread::Builder::new()
+            .name("ax-signals".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let name = loop {
+                    match held().wait() {
+                        Ok(Signal::SIGINT) => break "SIGINT",
+                        Ok(_) => break "SIGTERM",
+                        // EINTR and the like: wait again.
+                        Err(_) => {}
+                    }
+                };
+                on_signal(name);
+            })?;
+        Ok(())
     }
 }
 
