@@ -904,6 +904,7 @@ fn assert_stopped_cleanly(outcome: &Outcome, socket: &Path, why: &[&str], what: 
 #[test]
 fn exits_0_without_serving_or_shuts_down_cleanly_whenever_sigterm_comes_during_start_up() {
     let fixture = Fixture::standard();
+    let mut served = 0;
     for &delay in SWEEP_US {
         let args = serve_args_with_ready_fd(&fixture, &[]);
         let ReadyCommand {
@@ -952,7 +953,12 @@ fn exits_0_without_serving_or_shuts_down_cleanly_whenever_sigterm_comes_during_s
             "{what}: ready line {line:?}"
         );
         assert_stopped_cleanly(&outcome, &fixture.socket, &["stopped by SIGTERM"], &what);
+        served += usize::from(outcome.ready);
     }
+    eprintln!(
+        "SIGTERM sweep: {served} of {} starts had written READY",
+        SWEEP_US.len()
+    );
 }
 
 /// Starts the sidecar from an intermediate process that exits `delay` after forking it, so the
@@ -1059,6 +1065,7 @@ fn wait_gone(pid: i32, what: &str, stderr: &Path) {
 #[test]
 fn exits_without_serving_or_shuts_down_cleanly_whenever_its_launcher_dies_during_start_up() {
     let fixture = Fixture::standard();
+    let mut served = 0;
     for &delay in SWEEP_US {
         let what = format!("launcher dead {delay} µs after the spawn");
         let (pid, ready, stderr) = start_then_orphan(&fixture, &[], Duration::from_micros(delay));
@@ -1075,7 +1082,12 @@ fn exits_without_serving_or_shuts_down_cleanly_whenever_its_launcher_dies_during
             &["the parent process exited", "stopped by SIGTERM"],
             &what,
         );
+        served += usize::from(outcome.ready);
     }
+    eprintln!(
+        "launcher-death sweep: {served} of {} starts had written READY",
+        SWEEP_US.len()
+    );
 }
 
 #[test]
