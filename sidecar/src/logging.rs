@@ -30,6 +30,10 @@ pub const QUEUE_BYTES: usize = 256 * 1024;
 /// Longest log line kept whole; a longer one is cut (no line is anywhere near this).
 const MAX_LINE: usize = 16 * 1024;
 
+/// What a queued line costs beyond its bytes (its `Vec` and its slot), counted against
+/// [`QUEUE_BYTES`] so that many short lines are bounded as well as a few long ones.
+const LINE_OVERHEAD: usize = 48;
+
 #[derive(Debug, Default)]
 struct State {
     lines: VecDeque<Vec<u8>>,
@@ -59,12 +63,14 @@ impl Queue {
     /// Queues `line`, or counts it as dropped when the queue is full. Never waits on I/O.
     fn push(&self, mut line: Vec<u8>) {
         line.truncate(MAX_LINE);
+        line.shrink_to_fit();
+        let cost = line.len() + LINE_OVERHEAD;
         let mut state = self.lock();
-        if state.bytes + line.len() > QUEUE_BYTES {
+        if state.bytes + cost > QUEUE_BYTES {
             state.dropped += 1;
             return;
         }
-        state.bytes += line.len();
+        state.bytes += cost;
         state.lines.push_back(line);
         drop(state);
         self.arrived.notify_one();
@@ -86,7 +92,7 @@ impl Queue {
                     .unwrap_or_else(PoisonError::into_inner);
                 match state.lines.pop_front() {
                     Some(line) => {
-                        state.bytes -= line.len();
+                        state.bytes -= line.len() + LINE_OVERHEAD;
                         state.writing = true;
                         line
                     }
@@ -223,7 +229,7 @@ mod tests {
     #[test]
     fn drops_and_counts_lines_beyond_the_queue_instead_of_waiting() {
         let queue = Queue::default();
-        let line = vec![b'x'; 1024];
+        let line = vec![b'x'; 1024 - LINE_OVERHEAD];
         for _ in 0..QUEUE_BYTES / 1024 + 10 {
             queue.push(line.clone());
         }

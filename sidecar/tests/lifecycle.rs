@@ -1,5 +1,6 @@
 //! Lifecycle of the real binary: a clean stop on SIGTERM and SIGINT with clients connected,
-//! requests in flight when the signal comes, and the launcher dying (DESIGN §6, PROTOCOL §7.4).
+//! requests in flight when the signal comes, the launcher dying, and the shutdown deadline
+//! (PROTOCOL §7.4, §14).
 //!
 //! A clean stop means exit status 0, the answers to requests in flight delivered, the socket
 //! file removed, and the audit trail flushed.
