@@ -122,6 +122,47 @@ impl LockedArena {
     }
 }
 
+/// Permission to wipe an arena in place from another thread, for a process about to exit
+/// without running destructors (the shutdown watchdog, or a normal exit while a thread that
+/// holds the store is stuck in a sink). Made by [`LockedArena::wiper`].
+#[derive(Debug, Clone, Copy)]
+pub struct Wiper {
+    ptr: NonNull<[u8]>,
+}
+
+// SAFETY: a `Wiper` only carries the address; using it is `unsafe` and documented below.
+#[allow(unsafe_code)]
+unsafe impl Send for Wiper {}
+// SAFETY: as above.
+#[allow(unsafe_code)]
+unsafe impl Sync for Wiper {}
+
+impl LockedArena {
+    /// A [`Wiper`] for this arena.
+    pub fn wiper(&self) -> Wiper {
+        Wiper { ptr: self.ptr }
+    }
+}
+
+impl Wiper {
+    /// Makes the region writable again and zeroes it.
+    ///
+    /// # Safety
+    ///
+    /// The arena must still be alive (not dropped), and the process must exit right after:
+    /// threads still reading the store see zeros from here on.
+    #[allow(unsafe_code)]
+    pub unsafe fn wipe_before_exit(self) {
+        // SAFETY: the caller guarantees the block is still allocated; memsec's mprotect takes
+        // the pointer memsec gave.
+        unsafe {
+            let _ = memsec::mprotect(self.ptr, memsec::Prot::ReadWrite);
+            let bytes = self.ptr.as_ptr().cast::<u8>();
+            memsec::memzero(bytes, self.ptr.len());
+        }
+    }
+}
+
 impl Drop for LockedArena {
     fn drop(&mut self) {
         // memsec's `free` makes the block writable, wipes it, unlocks it and releases it

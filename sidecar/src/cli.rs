@@ -135,6 +135,12 @@ pub struct ServeArgs {
     #[arg(long)]
     pub allow_unlocked_memory: bool,
 
+    /// Do not tie the sidecar's life to its parent's: by default it asks for SIGTERM when
+    /// the parent dies, and exits 0 without serving if the parent is gone (or is init, pid 1)
+    /// before it serves. Give this when init or a container runtime starts it on purpose.
+    #[arg(long)]
+    pub no_parent_death: bool,
+
     /// Format of the logs on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

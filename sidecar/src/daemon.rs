@@ -1,18 +1,26 @@
-//! `ax-sidecar serve`: start-up in the order DESIGN §6 requires, serving, and shutdown.
+//! `ax-sidecar serve`: start-up in a fixed order, serving, and shutdown within a deadline.
 //!
 //! Order: claim the inherited descriptors (ready line, token, streams), harden the process,
 //! read the key and the token, get the bundle (open the local file, or fetch it from the control
-//! plane) into the locked arena, open the audit sink, bind the socket, start the streams, start
-//! serving, write `READY`. Any failure before `READY` returns a [`StartupError`] and leaves no
-//! socket behind (the socket file removes itself when dropped). After `READY`, only a signal or
-//! the parent's death stops the sidecar, and it then drains connections and streams, flushes
-//! the audit trail, wipes memory and unlinks.
+//! plane) into the locked arena, open the audit sink, bind the socket, start the streams, write
+//! `READY`, serve. Hardening comes before any secret is in memory; descriptors are claimed
+//! before anything else opens one, so their numbers still name what the launcher passed.
+//!
+//! Any failure before `READY` returns a [`StartupError`] and leaves no socket behind (the
+//! socket file removes itself when dropped). Between the stages, the start-up guard looks for
+//! SIGTERM, SIGINT or a dead launcher ([`Guard::check`]); the last look is immediately before
+//! `READY`, so a sidecar that writes `READY` serves, and one told to stop before does neither.
+//!
+//! After `READY`, only a signal or the parent's death stops the sidecar: connections and
+//! streams get `--shutdown-timeout`, the audit writer what is left of it plus
+//! [`AUDIT_FINISH_GRACE`] (online, plus `--audit-flush-timeout`), then memory is wiped and the
+//! socket removed. The [`Watchdog`], armed when the signal arrives, ends the process at
+//! [`SHUTDOWN_MARGIN`] past that whatever is still stuck.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
@@ -20,38 +28,35 @@ use crate::audit::{AuditQueue, AuditWriter};
 use crate::cli::ServeArgs;
 use crate::exit::StartupError;
 use crate::harden::harden;
-use crate::limits::{AUDIT_FLUSH_INTERVAL, ConnectionLimits};
+use crate::limits::{
+    AUDIT_FINISH_GRACE, AUDIT_FLUSH_INTERVAL, ConnectionLimits, LOG_FLUSH_PATIENCE, SHUTDOWN_MARGIN,
+};
 use crate::mode;
 use crate::ready::ReadyFd;
 use crate::request::Service;
 use crate::server::{self, Admission};
 use crate::socket::bind_private;
-use crate::source::MemoryPolicy;
+use crate::source::{BundleSource, MemoryPolicy};
+use crate::startup::Guard;
+use crate::store::Store;
 use crate::stream::Streams;
 use crate::token::ClientToken;
+use crate::watchdog::{Teardown, Watchdog};
 
 /// Runs the daemon until it is told to stop; `Ok` means a clean shutdown.
-pub fn run(args: ServeArgs) -> Result<(), StartupError> {
+///
+/// `guard` holds SIGTERM and SIGINT pending since the first instruction of `main`.
+pub fn run(args: ServeArgs, guard: Guard) -> Result<(), StartupError> {
     mode::check_descriptors(&args)?;
     let ready = args.ready_fd.map(ReadyFd::claim).transpose()?;
     let execution_token = mode::claim_token(&args)?;
     let claimed_streams = crate::stream::pump::claim(&args.redact_streams)?;
     let launcher = mode::launcher_peer();
     crate::logging::init(args.log_format, args.log_level.into());
-    let hardened = harden()?;
-    // Signals are caught from here on, so a SIGTERM during start-up still ends in a clean
-    // shutdown (no socket left behind) rather than the default instant death.
+    guard.check()?;
+    harden()?;
     let runtime = build_runtime(args.threads)?;
-    let mut signals = {
-        let _context = runtime.enter();
-        Signals::new().map_err(|source| StartupError::Runtime {
-            what: "signal handler",
-            source,
-        })?
-    };
-    if hardened.orphaned {
-        return Err(StartupError::Orphaned);
-    }
+    guard.check()?;
 
     let source = mode::bundle_source(&args, execution_token)?;
     let token = args
@@ -67,17 +72,20 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
     let store = runtime.block_on(async {
         tokio::select! {
             store = source.load(policy) => store,
-            signal = signals.recv() => Err(StartupError::Stopped { signal }),
+            stopped = guard.stopped() => Err(stopped),
         }
     })?;
+    guard.check()?;
     let store = Arc::new(store);
     let sink = mode::audit_sink(&args, &source, &store.info().execution_id)?;
+    guard.check()?;
 
     let (listener, socket_file) =
         bind_private(&args.socket).map_err(|source| StartupError::Socket {
             path: args.socket.clone(),
             source,
         })?;
+    let socket_file = Arc::new(socket_file);
     let queue = Arc::new(AuditQueue::new(args.audit_queue as usize));
     let writer = AuditWriter::spawn(
         Arc::clone(&queue),
@@ -108,7 +116,12 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
         idle_timeout: args.idle_timeout,
         partial_frame_timeout: args.partial_frame_timeout,
     };
-    let service = Arc::new(Service::new(Arc::clone(&store), queue, token, limits));
+    let service = Arc::new(Service::new(
+        Arc::clone(&store),
+        Arc::clone(&queue),
+        token,
+        limits,
+    ));
     let admission = Admission {
         allowed_uids: if args.allow_uids.is_empty() {
             vec![nix::unistd::Uid::effective().as_raw()]
@@ -118,54 +131,115 @@ pub fn run(args: ServeArgs) -> Result<(), StartupError> {
         max_connections: args.max_connections as usize,
         shutdown_timeout: args.shutdown_timeout,
     };
+    // Shutdown's budget beyond --shutdown-timeout: online, the control plane gets its own.
+    let audit_budget = match source {
+        BundleSource::ControlPlane { .. } => args.audit_flush_timeout,
+        BundleSource::LocalFile { .. } => Duration::ZERO,
+    };
 
-    let served = runtime.block_on(async {
-        let listener = tokio::net::UnixListener::from_std(listener).map_err(|source| {
-            StartupError::Runtime {
-                what: "listener",
-                source,
-            }
-        })?;
-        let shutdown = CancellationToken::new();
-        let watcher = tokio::spawn({
+    let listener = {
+        let _context = runtime.enter();
+        tokio::net::UnixListener::from_std(listener).map_err(|source| StartupError::Runtime {
+            what: "listener",
+            source,
+        })?
+    };
+    // The one decision: past this check the sidecar writes READY and serves; a signal that
+    // comes later is taken by the signal thread and is an ordinary shutdown.
+    guard.check()?;
+    // Started only now: it holds the socket file, which an earlier failure must remove.
+    let watchdog = Watchdog::spawn(Teardown {
+        wiper: store.wiper(),
+        socket: Arc::clone(&socket_file),
+        queue: Arc::clone(&queue),
+    })
+    .map_err(|source| StartupError::Runtime {
+        what: "shutdown watchdog",
+        source,
+    })?;
+    tracing::info!(
+        socket = %socket_file.path().display(),
+        execution_id = %store.info().execution_id,
+        tenant = %store.info().tenant,
+        secrets = store.len(),
+        overrides = store.override_count(),
+        memory_locked = store.is_locked(),
+        allowed_uids = ?admission.allowed_uids,
+        client_token = service.token.is_some(),
+        streams = streams.as_ref().map_or(0, Streams::len),
+        "serving"
+    );
+    let shutdown = CancellationToken::new();
+    let stopping = Arc::new(std::sync::OnceLock::<Instant>::new());
+    guard
+        .hand_over({
             let shutdown = shutdown.clone();
-            async move {
-                let name = signals.recv().await;
+            let watchdog = watchdog.clone();
+            let stopping = Arc::clone(&stopping);
+            let hard = args.shutdown_timeout + audit_budget + SHUTDOWN_MARGIN;
+            move |name| {
+                let now = Instant::now();
+                let _ = stopping.set(now);
+                watchdog.arm(now + hard);
                 tracing::info!(signal = name, "shutting down");
                 shutdown.cancel();
             }
-        });
-        tracing::info!(
-            socket = %socket_file.path().display(),
-            execution_id = %store.info().execution_id,
-            tenant = %store.info().tenant,
-            secrets = store.len(),
-            overrides = store.override_count(),
-            memory_locked = store.is_locked(),
-            allowed_uids = ?admission.allowed_uids,
-            client_token = service.token.is_some(),
-            streams = streams.as_ref().map_or(0, Streams::len),
-            "serving"
-        );
-        if let Some(ready) = ready {
-            ready.signal();
-        }
+        })
+        .map_err(|source| {
+            // The watchdog holds the socket file, so it is not removed by dropping ours.
+            socket_file.remove();
+            StartupError::Runtime {
+                what: "signal thread",
+                source,
+            }
+        })?;
+    if let Some(ready) = ready {
+        ready.signal();
+    }
+
+    runtime.block_on(async {
         let drained = drain_streams(streams, shutdown.clone(), args.shutdown_timeout);
         tokio::join!(
             server::run(listener, Arc::clone(&service), admission, shutdown),
             drained
         );
-        watcher.abort();
-        Ok::<(), StartupError>(())
     });
-    drop(runtime);
+    // Tasks still running (a request stuck in the blocking pool) are abandoned, not awaited.
+    runtime.shutdown_timeout(Duration::from_millis(100));
     drop(service);
-    writer.finish();
-    drop(socket_file);
-    drop(store);
-    served?;
-    tracing::info!("stopped: audit flushed, memory wiped, socket removed");
+    let started = stopping.get().copied().unwrap_or_else(Instant::now);
+    let not_written =
+        writer.finish(started + args.shutdown_timeout + audit_budget + AUDIT_FINISH_GRACE);
+    watchdog.disarm();
+    socket_file.remove();
+    wipe(store);
+    if not_written > 0 {
+        tracing::error!(
+            audit_events_not_written = not_written,
+            "stopped: the audit sink did not take every event before the deadline (exit \
+             status 0 all the same); memory wiped, socket removed"
+        );
+    } else {
+        tracing::info!("stopped: audit flushed, memory wiped, socket removed");
+    }
+    crate::logging::flush(LOG_FLUSH_PATIENCE);
     Ok(())
+}
+
+/// Wipes the secrets: by dropping the store when this was the last reference, or in place
+/// when a thread stuck in a sink still holds one (the process exits right after either way).
+fn wipe(store: Arc<Store>) {
+    match Arc::try_unwrap(store) {
+        Ok(store) => drop(store),
+        Err(shared) => {
+            // SAFETY: `shared` keeps the arena alive, the watchdog is disarmed, and the
+            // caller returns to `main`, which exits.
+            #[allow(unsafe_code)]
+            unsafe {
+                shared.wiper().wipe_before_exit();
+            }
+        }
+    }
 }
 
 /// Once shutdown starts, waits for every stream to reach end of file, within `timeout`, so
@@ -225,30 +299,9 @@ fn build_runtime(threads: u16) -> Result<tokio::runtime::Runtime, StartupError> 
         })
 }
 
-/// SIGTERM and SIGINT (SIGTERM is also what the parent's death sends).
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Self> {
-        Ok(Self {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    /// Waits for the first of them, and names it.
-    async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.int.recv() => "SIGINT",
-        }
-    }
-}
-
-/// Prints a start-up failure as the one line PROTOCOL §14 promises.
+/// Prints a start-up failure as the one line PROTOCOL §14 promises; never waits on stderr
+/// longer than [`LOG_FLUSH_PATIENCE`] once logging has started.
 pub fn report(err: &StartupError) {
-    let _ = writeln!(std::io::stderr(), "ax-sidecar: {err}");
+    crate::logging::write_line(&format!("ax-sidecar: {err}\n"));
+    crate::logging::flush(LOG_FLUSH_PATIENCE);
 }

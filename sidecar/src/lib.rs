@@ -12,7 +12,8 @@
 //! - [`mode`]: online or offline: the bundle source, the audit sinks and the descriptors the
 //!   flags choose.
 //! - [`seal`]: `seal`: JSON secrets into a local sealed file.
-//! - [`harden`]: dumpable off, no core, parent-death signal.
+//! - [`startup`]: signals held and the launcher watched from the first instruction of `main`.
+//! - [`harden`]: dumpable off, no core.
 //! - [`alloc`]: the global allocator that wipes freed memory.
 //! - [`arena`]: the one locked, guarded, read-only region holding the values.
 //! - [`source`]: where the bundle comes from: the local file, or the control plane.
@@ -27,7 +28,8 @@
 //! - [`audit`]: the audit queue, its writer thread, the JSON-lines and control-plane sinks.
 //! - [`stream`]: the launcher's stream filter (`--redact-stream`).
 //! - [`ready`]: the ready line for the launcher.
-//! - [`logging`]: tracing to stderr, text or JSON.
+//! - [`logging`]: tracing to stderr, text or JSON, through a bounded queue that never blocks.
+//! - [`watchdog`]: the process is gone by a deadline once shutdown starts.
 
 pub mod alloc;
 pub mod arena;
@@ -49,6 +51,8 @@ pub mod seal;
 pub mod server;
 pub mod socket;
 pub mod source;
+pub mod startup;
 pub mod store;
 pub mod stream;
 pub mod token;
+pub mod watchdog;

@@ -43,6 +43,15 @@ pub const DEFAULT_AUDIT_QUEUE: u32 = 65_536;
 pub const AUDIT_QUEUE_RANGE: std::ops::RangeInclusive<i64> = 16..=4_194_304;
 /// How often the audit writer wakes up to write what is queued, at most.
 pub const AUDIT_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// After SIGTERM or SIGINT the process is gone within `--shutdown-timeout` plus this (online,
+/// plus `--audit-flush-timeout` too), whatever a client, the log sink or the audit sink does:
+/// past it the shutdown watchdog wipes memory, removes the socket and exits.
+pub const SHUTDOWN_MARGIN: Duration = Duration::from_secs(1);
+/// Of [`SHUTDOWN_MARGIN`], how long the audit writer may take to hand its last events to the
+/// sink after connections are done; the rest covers logging and wiping.
+pub const AUDIT_FINISH_GRACE: Duration = Duration::from_millis(500);
+/// How long the last log lines may take to reach stderr at exit before the process goes anyway.
+pub const LOG_FLUSH_PATIENCE: Duration = Duration::from_millis(200);
 
 /// Default `--fetch-deadline`: how long the start-up fetch of the bundle may take in all,
 /// retries included (PROTOCOL §13.1); past it the sidecar exits 69.

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use ax_sidecar::alloc::ZeroingAllocator;
 use ax_sidecar::cli::{Cli, Command};
+use ax_sidecar::exit::StartupError;
+use ax_sidecar::startup::Guard;
 use ax_sidecar::{daemon, exit, seal};
 use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -13,27 +15,44 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 static ALLOCATOR: ZeroingAllocator = ZeroingAllocator;
 
 fn main() -> ExitCode {
+    // First, before the launcher has time to die or signal: see `startup`.
+    let guard = Guard::begin();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return usage(&err),
+        Err(err) => {
+            guard.end();
+            return usage(&err);
+        }
     };
     let code = match cli.command {
-        Command::Serve(args) => match daemon::run(*args) {
-            Ok(()) => exit::OK,
-            Err(err) => {
-                daemon::report(&err);
-                err.exit_code()
+        Command::Serve(args) => serve(*args, guard),
+        Command::Seal(args) => {
+            guard.end();
+            match seal::run(&args) {
+                Ok(()) => exit::OK,
+                Err(err) => {
+                    let _ = writeln!(std::io::stderr(), "ax-sidecar seal: {err}");
+                    err.exit_code()
+                }
             }
-        },
-        Command::Seal(args) => match seal::run(&args) {
-            Ok(()) => exit::OK,
-            Err(err) => {
-                let _ = writeln!(std::io::stderr(), "ax-sidecar seal: {err}");
-                err.exit_code()
-            }
-        },
+        }
     };
     ExitCode::from(code)
+}
+
+/// `serve`, and the one line and exit code of a failure before it serves.
+fn serve(args: ax_sidecar::cli::ServeArgs, mut guard: Guard) -> u8 {
+    let served = guard
+        .armed()
+        .map_err(StartupError::from)
+        .and_then(|()| daemon::run(args, guard));
+    match served {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            daemon::report(&err);
+            err.exit_code()
+        }
+    }
 }
 
 /// `--help` and `--version` print and succeed; anything else is a usage error (exit 64) told in

@@ -10,6 +10,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+
 use crate::audit::jsonl::JsonLinesSink;
 use crate::audit::ship::{ControlPlaneSink, ShipConfig};
 use crate::audit::tee::Tee;
@@ -119,16 +121,30 @@ fn open_jsonl(path: &Path, execution_id: &str) -> Result<Box<dyn AuditSink>, Sta
             execution_id,
         )));
     }
+    let failed = |source| StartupError::AuditFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    // O_NONBLOCK: opening a FIFO for writing otherwise waits until someone opens it for
+    // reading, which may be never; non-blocking, that fails at once with ENXIO instead.
     let file = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
         .open(path)
-        .map_err(|source| StartupError::AuditFile {
-            path: path.to_path_buf(),
-            source,
+        .map_err(|err| {
+            failed(if err.raw_os_error() == Some(nix::libc::ENXIO) {
+                std::io::Error::other("it is a FIFO that nobody has open for reading")
+            } else {
+                err
+            })
         })?;
+    // Writes block again: they happen on the audit writer thread only, whose wait shutdown
+    // bounds, and a non-blocking write would lose events whenever a reader is briefly slow.
+    let flags = fcntl(&file, FcntlArg::F_GETFL).map_err(|e| failed(e.into()))?;
+    let flags = OFlag::from_bits_retain(flags) & !OFlag::O_NONBLOCK;
+    fcntl(&file, FcntlArg::F_SETFL(flags)).map_err(|e| failed(e.into()))?;
     Ok(Box::new(JsonLinesSink::new(file, execution_id)))
 }
 

@@ -1,4 +1,5 @@
-//! The ready signal for the launcher: a line on an inherited descriptor (DESIGN §6).
+//! The ready signal for the launcher: a line on an inherited descriptor, written once the
+//! socket serves, so the launcher starts nodes only when their secrets can be read.
 
 use std::fs::File;
 use std::io::Write;

@@ -84,6 +84,14 @@ impl SocketFile {
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+impl SocketFile {
+    /// Removes the socket file now (what dropping does); for the shutdown watchdog, which
+    /// exits without running destructors. Doing it twice is harmless.
+    pub fn remove(&self) {
         // Remove only the inode this process created: a socket put there by someone else since
         // (a later sidecar after a stale-socket replacement) is theirs.
         let same = fstatat(

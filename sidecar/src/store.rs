@@ -188,6 +188,11 @@ impl Store {
         self.overrides
     }
 
+    /// See [`LockedArena::wiper`].
+    pub fn wiper(&self) -> crate::arena::Wiper {
+        self.arena.wiper()
+    }
+
     /// Whether the arena is locked in memory.
     pub fn is_locked(&self) -> bool {
         self.arena.is_locked()

@@ -1,5 +1,6 @@
 //! Lifecycle of the real binary: a clean stop on SIGTERM and SIGINT with clients connected,
-//! requests in flight when the signal comes, and the launcher dying (DESIGN §6, PROTOCOL §7.4).
+//! requests in flight when the signal comes, the launcher dying, and the shutdown deadline
+//! (PROTOCOL §7.4, §14).
 //!
 //! A clean stop means exit status 0, the answers to requests in flight delivered, the socket
 //! file removed, and the audit trail flushed.
@@ -447,4 +448,73 @@ fn stops_cleanly_when_its_parent_dies() {
         "no clean-shutdown line in the log: {stderr}"
     );
     assert_eq!(audited_gets(&fixture), ["DB_URL"]);
+}
+
+/// A template of `count` distinct references to names the bundle does not have, 16 bytes each.
+fn many_missing_references(count: usize) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..count)
+        .map(|i| {
+            let name: String = [
+                alphabet[i / (62 * 62 * 62) % 26],
+                alphabet[i / (62 * 62) % 62],
+                alphabet[i / 62 % 62],
+                alphabet[i % 62],
+            ]
+            .iter()
+            .map(|&b| b as char)
+            .collect();
+            format!("{{{{secrets.{name}}}}}")
+        })
+        .collect()
+}
+
+#[test]
+fn exits_within_the_shutdown_deadline_even_while_the_serving_thread_is_busy() {
+    // A Render of tens of thousands of distinct missing references has cost seconds of the
+    // one serving thread. Whether it still does or not, SIGTERM must end the process within
+    // --shutdown-timeout plus the one-second margin, with the socket removed.
+    let fixture = Fixture::standard();
+    let sidecar = Sidecar::start(&fixture, &["--shutdown-timeout", "200ms"]);
+    let pid = sidecar.pid();
+    let mut busy = Client::connect(&fixture.socket);
+    busy.hello(None);
+    busy.send(&Request {
+        id: 7,
+        body: RequestBody::Render {
+            template: SecretText::owned(many_missing_references(60_000)),
+        },
+    });
+    // See, within half a second, whether the serving thread is taken by it (a Ping on another
+    // connection goes unanswered); either way the deadline below must hold.
+    let mut probe = Client::connect(&fixture.socket);
+    probe
+        .stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    probe.send(&Request {
+        id: 1,
+        body: RequestBody::Ping,
+    });
+    let stuck = probe.stream.read(&mut [0u8; 1]).is_err();
+    eprintln!("serving thread busy with the Render when SIGTERM was sent: {stuck}");
+
+    sidecar.signal(Signal::SIGTERM);
+    let sent = Instant::now();
+    let bound = Duration::from_millis(200) + Duration::from_secs(1) + Duration::from_secs(2);
+    while !has_exited(pid) {
+        assert!(
+            sent.elapsed() < bound,
+            "still running {bound:?} after SIGTERM (serving thread busy: {stuck}): {}",
+            sidecar.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (status, stderr) = sidecar.wait();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_socket_removed(&fixture.socket);
+    assert!(
+        stderr.contains("stopped") || stderr.contains("the shutdown deadline passed"),
+        "{stderr}"
+    );
 }

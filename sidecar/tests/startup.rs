@@ -11,11 +11,13 @@ mod support;
 
 use std::borrow::Cow;
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use ax_protocol::{RequestBody, ResponseBody, SecretSource};
 use nix::unistd::Uid;
@@ -806,4 +808,310 @@ fn seal_keeps_versions_timestamps_labels_and_overrides() {
     drop(client);
     let (status, _, stderr) = sidecar.stop();
     assert!(status.success(), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A launcher that dies or signals at any instant of start-up (PROTOCOL §14): exit 0 without
+// serving, or READY and then a clean stop; never a READY line followed by nothing, never a
+// socket left behind, never killed by the signal.
+
+/// The delays after the spawn at which the launcher acts: a sweep across start-up (a debug
+/// build starts in 5–50 ms), from before `main` runs to well past READY.
+const SWEEP_US: &[u64] = &[
+    0, 50, 100, 200, 300, 500, 700, 1_000, 1_500, 2_000, 3_000, 4_000, 6_000, 8_000, 12_000,
+    16_000, 25_000, 40_000, 80_000,
+];
+
+/// Whether process `pid` has gone (or is a zombie waiting to be reaped).
+fn is_gone(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            let state = stat[stat.rfind(')').unwrap() + 1..]
+                .split_whitespace()
+                .next()
+                .unwrap();
+            matches!(state, "Z" | "X")
+        }
+    }
+}
+
+/// Kills a process that is not our child if a test fails before it exits.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if !is_gone(self.0) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// Blocks SIGTERM and SIGINT in the child before it executes the sidecar: a signal that
+/// arrives before the sidecar's first instruction then waits for it, as it would for a launcher
+/// that blocks them around the spawn. (Without that, no program can catch a signal sent before
+/// its `main`: it dies of it, which is the launcher's choice to make, not the sidecar's.) The
+/// sidecar must not depend on the mask it inherits, so this also checks it does not leave
+/// them blocked.
+#[allow(unsafe_code)]
+fn with_signals_blocked(command: &mut Command) {
+    // SAFETY: between fork and exec the closure only calls sigemptyset, sigaddset and
+    // pthread_sigmask, which are async-signal-safe, on a set on its own stack.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set = std::mem::MaybeUninit::<nix::libc::sigset_t>::uninit();
+            nix::libc::sigemptyset(set.as_mut_ptr());
+            nix::libc::sigaddset(set.as_mut_ptr(), nix::libc::SIGTERM);
+            nix::libc::sigaddset(set.as_mut_ptr(), nix::libc::SIGINT);
+            if nix::libc::pthread_sigmask(nix::libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut())
+                != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// What one start that was interrupted came to.
+struct Outcome {
+    ready: bool,
+    stderr: String,
+}
+
+/// Asserts the outcome is one of the two allowed: no READY, no socket and one line saying
+/// why (`why` is one of the texts allowed); or READY and a clean stop. `what` names the case.
+fn assert_stopped_cleanly(outcome: &Outcome, socket: &Path, why: &[&str], what: &str) {
+    assert_no_socket(socket);
+    if outcome.ready {
+        assert!(
+            outcome.stderr.contains("stopped: "),
+            "{what}: READY, then no clean stop: {}",
+            outcome.stderr
+        );
+    } else {
+        let line = one_line(&outcome.stderr);
+        assert!(
+            why.iter().any(|w| line.contains(w)),
+            "{what}: no READY, and the line does not say why: {line}"
+        );
+    }
+}
+
+#[test]
+fn exits_0_without_serving_or_shuts_down_cleanly_whenever_sigterm_comes_during_start_up() {
+    let fixture = Fixture::standard();
+    let mut served = 0;
+    for &delay in SWEEP_US {
+        let args = serve_args_with_ready_fd(&fixture, &[]);
+        let ReadyCommand {
+            mut command,
+            read,
+            write,
+            stderr,
+            ..
+        } = command_with_ready_pipe(fixture.dir.path(), &args);
+        with_signals_blocked(&mut command);
+        let mut child = command.spawn().unwrap();
+        drop(write);
+        std::thread::sleep(Duration::from_micros(delay));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let mut line = Vec::new();
+        fs::File::from(read).read_to_end(&mut line).unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > PATIENCE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("SIGTERM {delay} µs after the spawn: still running after {PATIENCE:?}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let outcome = Outcome {
+            ready: line == b"READY\n",
+            stderr: fs::read_to_string(&stderr).unwrap_or_default(),
+        };
+        let what = format!("SIGTERM {delay} µs after the spawn");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "{what}: {status:?}: {}",
+            outcome.stderr
+        );
+        assert!(
+            line.is_empty() || outcome.ready,
+            "{what}: ready line {line:?}"
+        );
+        assert_stopped_cleanly(&outcome, &fixture.socket, &["stopped by SIGTERM"], &what);
+        served += usize::from(outcome.ready);
+    }
+    eprintln!(
+        "SIGTERM sweep: {served} of {} starts had written READY",
+        SWEEP_US.len()
+    );
+}
+
+/// Starts the sidecar from an intermediate process that exits `delay` after forking it, so the
+/// sidecar loses its parent at that instant of its start-up (and is reparented to init or the
+/// nearest subreaper, not to this test). Returns the sidecar's pid, whether it wrote READY,
+/// and the path of its stderr.
+#[allow(unsafe_code)]
+fn start_then_orphan(fixture: &Fixture, extra: &[&str], delay: Duration) -> (i32, bool, PathBuf) {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+
+    let mut args = serve_args_with_ready_fd(fixture, extra);
+    args.insert(0, BIN.to_owned());
+    let argv: Vec<CString> = args
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).unwrap())
+        .collect();
+    let mut argv_ptrs: Vec<*const nix::libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let env: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).unwrap()
+        })
+        .collect();
+    let mut env_ptrs: Vec<*const nix::libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    let bin = CString::new(BIN).unwrap();
+    let stderr_path = fixture.path(&format!("stderr-orphan-{}", delay.as_micros()));
+    let stderr = fs::File::create(&stderr_path).unwrap();
+    let (ready_read, ready_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let (pid_read, pid_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let sleep = nix::libc::timespec {
+        tv_sec: delay.as_secs() as nix::libc::time_t,
+        tv_nsec: delay.subsec_nanos() as nix::libc::c_long,
+    };
+    let (ready_fd, stderr_fd, pid_fd) = (
+        ready_write.as_raw_fd(),
+        stderr.as_raw_fd(),
+        pid_write.as_raw_fd(),
+    );
+    // SAFETY: after fork, both children only call async-signal-safe functions (fork, dup2,
+    // execve, write, nanosleep, _exit) on memory prepared before the fork.
+    let intermediate = unsafe { nix::libc::fork() };
+    assert!(intermediate >= 0, "fork failed");
+    if intermediate == 0 {
+        unsafe {
+            let sidecar = nix::libc::fork();
+            if sidecar == 0 {
+                // stderr first: the file may have been given number 3. dup2 onto itself
+                // keeps FD_CLOEXEC, so clear it explicitly in that case.
+                let ready = if ready_fd == 3 {
+                    nix::libc::fcntl(3, nix::libc::F_SETFD, 0)
+                } else {
+                    0
+                };
+                if nix::libc::dup2(stderr_fd, 2) < 0
+                    || ready < 0
+                    || (ready_fd != 3 && nix::libc::dup2(ready_fd, 3) < 0)
+                {
+                    nix::libc::_exit(126);
+                }
+                nix::libc::execve(bin.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
+                nix::libc::_exit(127);
+            }
+            let bytes = sidecar.to_ne_bytes();
+            nix::libc::write(pid_fd, bytes.as_ptr().cast(), bytes.len());
+            nix::libc::nanosleep(&sleep, std::ptr::null_mut());
+            nix::libc::_exit(0);
+        }
+    }
+    drop(ready_write);
+    drop(pid_write);
+    let mut pid = [0u8; 4];
+    fs::File::from(pid_read).read_exact(&mut pid).unwrap();
+    let pid = i32::from_ne_bytes(pid);
+    assert!(pid > 0, "the intermediate could not fork");
+    nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(intermediate), None).unwrap();
+    let mut line = Vec::new();
+    fs::File::from(ready_read).read_to_end(&mut line).unwrap();
+    let ready = line == b"READY\n";
+    assert!(line.is_empty() || ready, "ready line {line:?}");
+    (pid, ready, stderr_path)
+}
+
+/// Waits until `pid` has gone; panics (killing it) if it is still there after [`PATIENCE`].
+fn wait_gone(pid: i32, what: &str, stderr: &Path) {
+    let guard = KillOnDrop(pid);
+    let started = std::time::Instant::now();
+    while !is_gone(pid) {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{what}: the sidecar {pid} outlived its launcher: {}",
+            fs::read_to_string(stderr).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(guard);
+}
+
+#[test]
+fn exits_without_serving_or_shuts_down_cleanly_whenever_its_launcher_dies_during_start_up() {
+    let fixture = Fixture::standard();
+    let mut served = 0;
+    for &delay in SWEEP_US {
+        let what = format!("launcher dead {delay} µs after the spawn");
+        let (pid, ready, stderr) = start_then_orphan(&fixture, &[], Duration::from_micros(delay));
+        wait_gone(pid, &what, &stderr);
+        let outcome = Outcome {
+            ready,
+            stderr: fs::read_to_string(&stderr).unwrap_or_default(),
+        };
+        // Before the death signal is armed, the sidecar sees it has lost its parent; after,
+        // the death signal stops it.
+        assert_stopped_cleanly(
+            &outcome,
+            &fixture.socket,
+            &["the parent process exited", "stopped by SIGTERM"],
+            &what,
+        );
+        served += usize::from(outcome.ready);
+    }
+    eprintln!(
+        "launcher-death sweep: {served} of {} starts had written READY",
+        SWEEP_US.len()
+    );
+}
+
+#[test]
+fn serves_without_its_launcher_when_told_not_to_follow_the_parent() {
+    let fixture = Fixture::standard();
+    let (pid, ready, stderr) = start_then_orphan(&fixture, &["--no-parent-death"], Duration::ZERO);
+    let guard = KillOnDrop(pid);
+    assert!(
+        ready,
+        "no READY: {}",
+        fs::read_to_string(&stderr).unwrap_or_default()
+    );
+    let mut client = Client::connect(&fixture.socket);
+    client.hello(None);
+    assert_eq!(client.get("DB_URL").as_deref(), Some(SECRETS[1].1));
+    drop(client);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    wait_gone(pid, "SIGTERM", &stderr);
+    drop(guard);
+    assert_no_socket(&fixture.socket);
+    let help = run(&["serve", "--help"]);
+    assert!(text(&help.stdout).contains("--no-parent-death"));
 }

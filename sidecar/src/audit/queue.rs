@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{Action, AuditEvent, AuditNames, AuditSink, Peer};
 use crate::store::Store;
@@ -13,6 +13,10 @@ struct State {
     next_seq: u64,
     dropped: u64,
     closed: bool,
+    /// Events taken off the queue and not yet handed to the sink in full.
+    in_flight: usize,
+    /// The writer thread has handed over its last batch and finished the sink.
+    finished: bool,
 }
 
 /// A bounded queue of audit events, shared by every connection and the writer thread.
@@ -32,6 +36,8 @@ impl AuditQueue {
                 next_seq: 1,
                 dropped: 0,
                 closed: false,
+                in_flight: 0,
+                finished: false,
             }),
             wake: Condvar::new(),
             capacity: capacity.max(1),
@@ -64,6 +70,13 @@ impl AuditQueue {
         }
     }
 
+    /// Events accepted but not yet written (queued, or in a batch the sink has not taken),
+    /// plus those dropped since the last batch: what is lost if the process exits now.
+    pub fn unwritten(&self) -> u64 {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        (state.events.len() + state.in_flight) as u64 + state.dropped
+    }
+
     /// Stops accepting events and wakes the writer to write what is left and exit.
     pub fn close(&self) {
         self.state
@@ -74,7 +87,8 @@ impl AuditQueue {
     }
 }
 
-/// The writer thread; [`AuditWriter::finish`] closes the queue and waits for the last batch.
+/// The writer thread; [`AuditWriter::finish`] closes the queue and waits for the last batch,
+/// until a deadline: a sink may block for ever (a FIFO nobody reads), and shutdown must not.
 #[derive(Debug)]
 pub struct AuditWriter {
     queue: Arc<AuditQueue>,
@@ -102,14 +116,34 @@ impl AuditWriter {
         })
     }
 
-    /// Closes the queue and waits until every accepted event has been handed to the sink.
-    pub fn finish(mut self) {
+    /// Closes the queue and waits until every accepted event has been handed to the sink, or
+    /// until `deadline`; returns how many events were not written (0 when all were).
+    ///
+    /// Past the deadline the thread is left behind, blocked in its sink: the process is about
+    /// to exit, which ends it.
+    pub fn finish(mut self, deadline: Instant) -> u64 {
         self.queue.close();
+        let state = self
+            .queue
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let (state, _) = self
+            .queue
+            .wake
+            .wait_timeout_while(state, timeout, |s| !s.finished)
+            .unwrap_or_else(PoisonError::into_inner);
+        if !state.finished {
+            return (state.events.len() + state.in_flight) as u64 + state.dropped;
+        }
+        drop(state);
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
                 tracing::error!("the audit writer failed; events may be lost");
             }
         }
+        0
     }
 }
 
@@ -135,6 +169,7 @@ fn drain(queue: &AuditQueue, store: &Store, sink: &mut dyn AuditSink, interval: 
                     .0;
             }
             std::mem::swap(&mut batch, &mut state.events);
+            state.in_flight = batch.len();
             (std::mem::take(&mut state.dropped), state.closed)
         };
         if !batch.is_empty() || dropped > 0 {
@@ -148,13 +183,17 @@ fn drain(queue: &AuditQueue, store: &Store, sink: &mut dyn AuditSink, interval: 
             }
         }
         batch.clear();
-        if closed {
-            let state = queue.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if state.events.is_empty() && state.dropped == 0 {
-                drop(state);
-                sink.finish();
-                return;
-            }
+        let mut state = queue.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.in_flight = 0;
+        if closed && state.events.is_empty() && state.dropped == 0 {
+            drop(state);
+            sink.finish();
+            let mut state = queue.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.finished = true;
+            drop(state);
+            // `finish` waits on the same condition variable as this thread.
+            queue.wake.notify_all();
+            return;
         }
     }
 }
@@ -227,7 +266,7 @@ mod tests {
             false,
             PEER,
         );
-        writer.finish();
+        assert_eq!(writer.finish(Instant::now() + Duration::from_secs(60)), 0);
         let seen = seen.lock().unwrap();
         let expected = [
             (vec!["A".to_owned()], 1, true),
@@ -254,10 +293,45 @@ mod tests {
         let sink = Box::new(Collect(Arc::clone(&seen)));
         let writer =
             AuditWriter::spawn(Arc::clone(&queue), store, sink, Duration::from_secs(3600)).unwrap();
-        writer.finish();
+        assert_eq!(writer.finish(Instant::now() + Duration::from_secs(60)), 0);
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 17);
         assert_eq!(seen[15].1, 16, "seq stays gapless among accepted events");
         assert_eq!(seen[16], (vec!["dropped".to_owned()], 4, false));
+    }
+
+    /// A sink that never returns from a write, as a FIFO nobody reads.
+    struct Stuck;
+
+    impl AuditSink for Stuck {
+        fn write_batch(&mut self, _: &[AuditEvent], _: u64, _: &Store) -> std::io::Result<()> {
+            loop {
+                std::thread::park();
+            }
+        }
+    }
+
+    #[test]
+    fn gives_up_on_a_stuck_sink_at_the_deadline_and_counts_what_was_not_written() {
+        let store = Arc::new(store(&[("A", "v")], &[]));
+        let queue = Arc::new(AuditQueue::new(100));
+        for _ in 0..3 {
+            queue.record(
+                Action::Get,
+                AuditNames::One(AuditName::Known(0)),
+                true,
+                PEER,
+            );
+        }
+        let writer = AuditWriter::spawn(
+            Arc::clone(&queue),
+            store,
+            Box::new(Stuck),
+            Duration::from_millis(1),
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_millis(200);
+        assert_eq!(writer.finish(deadline), 3);
+        assert!(Instant::now() >= deadline);
     }
 }
