@@ -31,8 +31,16 @@ pub const SOFTWARE: u8 = 70;
 pub const OS: u8 = 71;
 /// An output file cannot be created (seal; the audit file).
 pub const CANT_CREATE: u8 = 73;
+/// The control plane's 200 broke off mid-body (sysexits `EX_PROTOCOL`): the one-time
+/// execution token was spent on it, so this sidecar cannot fetch again; a new start with a new
+/// token can.
+pub const PROTOCOL: u8 = 76;
 /// The control plane refused the execution (401, 403, 404, 409, 410, or an unexpected status).
 pub const NO_PERM: u8 = 77;
+/// The control plane's certificate does not verify (sysexits `EX_CONFIG`): the trust setup
+/// (`--ca-file`, the URL's host name, the certificate itself) is wrong, or someone is in the
+/// way; retrying cannot help, a person has to look.
+pub const CONFIG: u8 = 78;
 
 /// What stopped the sidecar before it could serve.
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +214,30 @@ pub enum StartupError {
     /// The bundle the control plane sent was refused.
     #[error("the bundle from the control plane was refused: {0}")]
     FetchedBundle(StoreError),
+    /// A 200 whose body broke off, stalled or ended before its announced length. The token
+    /// was spent on it, so the fetch is not repeated.
+    #[error(
+        "the control plane's 200 answer to the bundle fetch was cut short after {received} \
+         ({reason}); the execution token was spent on it, so the fetch is not repeated: start \
+         again with a new token"
+    )]
+    Truncated {
+        /// What came: "N of M bytes", or "N bytes" when no length was announced.
+        received: String,
+        /// How it ended.
+        reason: String,
+    },
+    /// The control plane's certificate does not verify; never retried.
+    #[error(
+        "the control plane {url} presented a certificate that does not verify ({reason}); not \
+         retried: check --ca-file, the URL's host name and the certificate's validity"
+    )]
+    Untrusted {
+        /// The base URL.
+        url: String,
+        /// The verifier's verdict, e.g. "invalid peer certificate: UnknownIssuer".
+        reason: String,
+    },
 }
 
 impl StartupError {
@@ -233,6 +265,8 @@ impl StartupError {
                 }
             }
             Self::Unreachable { .. } => UNAVAILABLE,
+            Self::Truncated { .. } => PROTOCOL,
+            Self::Untrusted { .. } => CONFIG,
             Self::Stopped { .. } => OK,
             Self::Lock { .. } | Self::Harden(_) | Self::Socket { .. } | Self::Runtime { .. } => OS,
             Self::OutOfMemory { .. } => OS,

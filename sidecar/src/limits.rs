@@ -61,6 +61,19 @@ pub const DEFAULT_FETCH_DEADLINE: Duration = Duration::from_secs(10);
 pub const RETRY_FIRST_WAIT: Duration = Duration::from_millis(100);
 /// The longest ceiling of a retry wait.
 pub const RETRY_MAX_WAIT: Duration = Duration::from_secs(2);
+/// How long one attempt of the fetch may take to get an answer's status line and headers,
+/// connect and TLS included (PROTOCOL §13.1). A control plane that accepts and never answers
+/// costs this much, then the fetch tries again: a fresh connection may reach a healthy
+/// replica. Two seconds is a hundred times what a healthy answer takes.
+pub const FETCH_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The time kept for one last attempt before the deadline: a wait that would end later is cut
+/// so that the last attempt starts this long before the deadline, and the fetch never gives up
+/// while time is left.
+pub const RETRY_LAST_ATTEMPT: Duration = Duration::from_millis(500);
+/// The least time the body of a 200 is given: it must have arrived by the fetch deadline or
+/// this long after its headers, whichever is later. The token was spent on that answer, so one
+/// that came just before the deadline is not cut at once.
+pub const FETCH_BODY_GRACE: Duration = Duration::from_secs(2);
 /// Longest error body read from the control plane, in bytes; the rest is ignored.
 pub const MAX_ERROR_BODY: usize = 4096;
 /// Longest part of the control plane's error message quoted in a log or exit line, in chars.

@@ -289,6 +289,139 @@ fn a_control_plane_failing_past_the_deadline_exits_69() {
     assert!(online.cp.fetches().len() >= 2, "it retried");
 }
 
+/// Runs a start that must fail, and returns how long the process lived with the failure.
+fn lifetime_of_failing_start(online: &Online, extra: &[&str]) -> (Duration, Failed) {
+    let started = Instant::now();
+    let failed = online.start_failing(extra);
+    (started.elapsed(), failed)
+}
+
+#[test]
+fn a_control_plane_that_accepts_and_never_answers_costs_one_attempt_then_is_retried() {
+    let online = Online::new();
+    online.cp.script_bundle([BundleReply::Hang]);
+    let started = Instant::now();
+    let sidecar = online.start(&["--fetch-deadline", "10"]).unwrap();
+    let elapsed = started.elapsed();
+    // One attempt timeout (2 s) and a wait of at most 100 ms, far from the 10 s deadline.
+    assert!(
+        elapsed < Duration::from_secs(7),
+        "READY came after {elapsed:?}"
+    );
+    assert_eq!(
+        online.cp.fetches().len(),
+        2,
+        "the hung attempt, then one more"
+    );
+    assert_eq!(
+        sidecar.client().get("DB_URL").as_deref(),
+        Some("postgres://app:s3cr3t@db/app")
+    );
+    let (status, _, _) = sidecar.stop();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn keeps_retrying_until_the_deadline_has_really_passed() {
+    let online = Online::new();
+    // Retry-After: 1 makes the schedule exact: attempts at 0, 1 and 2 s; a 1 s wait from there
+    // would end past 2.5 s, which must not be a reason to give up at 2 s.
+    online
+        .cp
+        .script_bundle((0..100).map(|_| BundleReply::Status(503, Some(1))));
+    let deadline = Duration::from_millis(2_500);
+    let (lifetime, failed) = lifetime_of_failing_start(&online, &["--fetch-deadline", "2500ms"]);
+    let line = assert_exit(&online, &failed, 69);
+    assert!(line.contains("503"), "{line}");
+    assert!(
+        lifetime >= deadline - Duration::from_millis(20),
+        "gave up after {lifetime:?}, before the {deadline:?} deadline: {line}"
+    );
+    assert!(
+        lifetime < deadline + Duration::from_secs(3),
+        "gave up after {lifetime:?}, long past the {deadline:?} deadline"
+    );
+    assert!(
+        online.cp.fetches().len() >= 3,
+        "{:?}",
+        online.cp.fetches().len()
+    );
+}
+
+#[test]
+fn a_retry_after_past_the_deadline_gets_one_last_attempt_and_a_true_message() {
+    let online = Online::new();
+    online
+        .cp
+        .script_bundle((0..10).map(|_| BundleReply::Status(429, Some(30))));
+    let deadline = Duration::from_secs(2);
+    let (lifetime, failed) = lifetime_of_failing_start(&online, &["--fetch-deadline", "2"]);
+    let line = assert_exit(&online, &failed, 69);
+    assert!(
+        line.contains("HTTP 429, Retry-After 30s is past the deadline"),
+        "{line}"
+    );
+    assert!(
+        lifetime >= deadline - Duration::from_millis(20),
+        "gave up after {lifetime:?}, before the {deadline:?} deadline: {line}"
+    );
+    assert!(lifetime < deadline + Duration::from_secs(3), "{lifetime:?}");
+    assert_eq!(
+        online.cp.fetches().len(),
+        2,
+        "one at once, one last just before the deadline"
+    );
+}
+
+#[test]
+fn a_200_cut_short_exits_76_after_exactly_one_fetch() {
+    let online = Online::new();
+    // A real control plane answers a second fetch with the spent token 401.
+    online
+        .cp
+        .script_bundle([BundleReply::Truncated, BundleReply::Status(401, None)]);
+    let failed = online.start_failing(&[]);
+    let line = assert_exit(&online, &failed, 76);
+    assert!(line.contains("cut short"), "{line}");
+    assert!(line.contains("token was spent"), "{line}");
+    assert_eq!(
+        online.cp.fetches().len(),
+        1,
+        "a spent token is never presented again"
+    );
+}
+
+#[test]
+fn a_certificate_from_an_unknown_ca_exits_78_after_one_attempt() {
+    let online = Online::new();
+    let stranger = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "not the control plane's CA");
+    let other_ca = online.path("other-ca.pem");
+    fs::write(&other_ca, params.self_signed(&stranger).unwrap().pem()).unwrap();
+    let mut args = online.args_for(&online.cp.url, &["--fetch-deadline", "5"]);
+    let at = args.iter().position(|a| a == "--ca-file").unwrap();
+    args[at + 1] = other_ca.display().to_string();
+    let started = Instant::now();
+    let failed = Sidecar::spawn_with(online.dir.path(), &args, online.socket.clone(), |_| {})
+        .err()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let line = assert_exit(&online, &failed, 78);
+    assert!(line.contains("certificate"), "{line}");
+    assert!(line.contains("UnknownIssuer"), "{line}");
+    assert_eq!(
+        online.cp.connections(),
+        1,
+        "a certificate failure is not retried"
+    );
+    assert!(online.cp.fetches().is_empty());
+    assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
+}
+
 #[test]
 fn a_tampered_bundle_exits_65() {
     let online = Online::new();

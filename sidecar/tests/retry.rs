@@ -27,6 +27,9 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// The per-attempt timeout the fetch uses.
+const ATTEMPT: Duration = ax_sidecar::limits::FETCH_ATTEMPT_TIMEOUT;
+
 #[test]
 fn backoff_doubles_from_100ms_up_to_2s() {
     let mut backoff = Backoff::new();
@@ -60,92 +63,175 @@ fn full_jitter_stays_between_zero_and_the_ceiling_and_spreads() {
 async fn retries_on_the_schedule_until_done() {
     let calls = Cell::new(0);
     let started = Instant::now();
-    let result: Result<Result<&str, ()>, GaveUp> = with_retries(ms(10_000), &mut Ceiling, |_| {
-        calls.set(calls.get() + 1);
-        let n = calls.get();
-        async move {
-            if n <= 3 {
-                Attempt::Retry(Retry::because("HTTP 503"))
-            } else {
-                Attempt::Done("bundle")
+    let result: Result<Result<&str, ()>, GaveUp> =
+        with_retries(ms(10_000), ATTEMPT, &mut Ceiling, |_| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n <= 3 {
+                    Attempt::Retry(Retry::because("HTTP 503"))
+                } else {
+                    Attempt::Done("bundle")
+                }
             }
-        }
-    })
-    .await;
+        })
+        .await;
     assert_eq!(result, Ok(Ok("bundle")));
     assert_eq!(calls.get(), 4);
     assert_eq!(started.elapsed(), ms(100 + 200 + 400));
 }
 
 #[tokio::test(start_paused = true)]
-async fn gives_up_before_a_wait_that_would_pass_the_deadline() {
+async fn keeps_trying_until_the_deadline_has_really_passed() {
     let calls = Cell::new(0);
     let started = Instant::now();
-    let result: Result<Result<(), ()>, GaveUp> = with_retries(ms(10_000), &mut Ceiling, |_| {
-        calls.set(calls.get() + 1);
-        async { Attempt::Retry(Retry::because("HTTP 503")) }
-    })
-    .await;
-    // Waits 100, 200, 400, 800, 1600, 2000, 2000, 2000 (9.1 s); the next 2 s would end past 10 s.
+    let result: Result<Result<(), ()>, GaveUp> =
+        with_retries(ms(10_000), ATTEMPT, &mut Ceiling, |_| {
+            calls.set(calls.get() + 1);
+            async { Attempt::Retry(Retry::because("HTTP 503")) }
+        })
+        .await;
+    // Attempts at 0, 0.1, 0.3, 0.7, 1.5, 3.1, 5.1, 7.1 and 9.1 s; the next 2 s wait would end
+    // past 10 s, so it is cut to start a last attempt at 9.5 s, and the rest is waited out.
     let gave_up = result.unwrap_err();
-    assert_eq!(gave_up.attempts, 9);
-    assert_eq!(calls.get(), 9);
+    assert_eq!(gave_up.attempts, 10);
+    assert_eq!(calls.get(), 10);
     assert_eq!(gave_up.last, "HTTP 503");
     assert_eq!(gave_up.deadline, ms(10_000));
-    assert_eq!(started.elapsed(), ms(9_100));
+    assert_eq!(
+        started.elapsed(),
+        ms(10_000),
+        "gave up before or after the deadline"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_gives_up_early_whatever_the_jitter_picks() {
+    for deadline in [ms(300), ms(1_000), ms(2_345), ms(5_000)] {
+        let started = Instant::now();
+        let result: Result<Result<(), ()>, GaveUp> =
+            with_retries(deadline, ATTEMPT, &mut FullJitter::default(), |_| async {
+                Attempt::Retry(Retry::because("cannot connect"))
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(started.elapsed(), deadline, "{deadline:?}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn honours_retry_after_instead_of_the_schedule() {
     let calls = Cell::new(0);
     let started = Instant::now();
-    let result: Result<Result<(), ()>, GaveUp> = with_retries(ms(10_000), &mut Ceiling, |_| {
-        calls.set(calls.get() + 1);
-        let n = calls.get();
-        async move {
-            if n == 1 {
-                Attempt::Retry(Retry {
-                    reason: "HTTP 429".into(),
-                    retry_after: Some(Duration::from_secs(3)),
-                })
-            } else {
-                Attempt::Done(())
+    let result: Result<Result<(), ()>, GaveUp> =
+        with_retries(ms(10_000), ATTEMPT, &mut Ceiling, |_| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n == 1 {
+                    Attempt::Retry(Retry {
+                        reason: "HTTP 429".into(),
+                        retry_after: Some(Duration::from_secs(3)),
+                    })
+                } else {
+                    Attempt::Done(())
+                }
             }
-        }
-    })
-    .await;
+        })
+        .await;
     assert_eq!(result, Ok(Ok(())));
     assert_eq!(started.elapsed(), Duration::from_secs(3));
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_retry_after_past_the_deadline_gives_up_at_once() {
+async fn a_retry_after_past_the_deadline_leaves_one_last_attempt_and_says_so() {
+    let calls = Cell::new(0);
     let started = Instant::now();
     let result: Result<Result<(), ()>, GaveUp> =
-        with_retries(ms(10_000), &mut Ceiling, |_| async {
-            Attempt::Retry(Retry {
-                reason: "HTTP 503".into(),
-                retry_after: Some(Duration::from_secs(60)),
-            })
+        with_retries(ms(2_000), ATTEMPT, &mut Ceiling, |_| {
+            calls.set(calls.get() + 1);
+            async {
+                Attempt::Retry(Retry {
+                    reason: "HTTP 429".into(),
+                    retry_after: Some(Duration::from_secs(30)),
+                })
+            }
         })
         .await;
     let gave_up = result.unwrap_err();
-    assert_eq!(gave_up.attempts, 1);
-    assert!(gave_up.last.contains("Retry-After"), "{}", gave_up.last);
-    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(
+        gave_up.attempts, 2,
+        "one at once, one 500 ms before the deadline"
+    );
+    assert_eq!(calls.get(), 2);
+    assert_eq!(
+        gave_up.last,
+        "HTTP 429, Retry-After 30s is past the deadline"
+    );
+    assert_eq!(started.elapsed(), ms(2_000));
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_attempt_that_hangs_is_cut_at_the_deadline() {
+async fn a_retry_after_past_the_deadline_still_reaches_a_recovered_server() {
+    let calls = Cell::new(0);
+    let started = Instant::now();
+    let result: Result<Result<u32, ()>, GaveUp> =
+        with_retries(ms(2_000), ATTEMPT, &mut Ceiling, |_| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n == 1 {
+                    Attempt::Retry(Retry {
+                        reason: "HTTP 503".into(),
+                        retry_after: Some(Duration::from_secs(30)),
+                    })
+                } else {
+                    Attempt::Done(n)
+                }
+            }
+        })
+        .await;
+    assert_eq!(result, Ok(Ok(2)));
+    assert_eq!(started.elapsed(), ms(1_500));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attempt_that_hangs_costs_one_attempt_timeout_and_is_retried() {
+    let calls = Cell::new(0);
+    let started = Instant::now();
+    let result: Result<Result<&str, ()>, GaveUp> =
+        with_retries(ms(10_000), ATTEMPT, &mut Ceiling, |budget| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                assert_eq!(budget, ATTEMPT);
+                if n == 1 {
+                    std::future::pending::<()>().await;
+                }
+                Attempt::Done("bundle")
+            }
+        })
+        .await;
+    assert_eq!(result, Ok(Ok("bundle")));
+    assert_eq!(calls.get(), 2);
+    assert_eq!(started.elapsed(), ATTEMPT + ms(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_that_hang_are_cut_and_the_last_ends_at_the_deadline() {
+    let budgets = std::cell::RefCell::new(Vec::new());
     let started = Instant::now();
     let result: Result<Result<(), ()>, GaveUp> =
-        with_retries(ms(2_500), &mut Ceiling, |left| async move {
-            assert!(left <= ms(2_500));
-            std::future::pending::<Attempt<(), ()>>().await
+        with_retries(ms(2_500), ATTEMPT, &mut Ceiling, |budget| {
+            budgets.borrow_mut().push(budget);
+            std::future::pending::<Attempt<(), ()>>()
         })
         .await;
     let gave_up = result.unwrap_err();
-    assert_eq!(gave_up.last, "timed out");
+    // 0 to 2 s; then the 100 ms wait would leave less than 500 ms, so the last starts at once.
+    assert_eq!(*budgets.borrow(), [ATTEMPT, ms(500)]);
+    assert_eq!(gave_up.attempts, 2);
+    assert_eq!(gave_up.last, "no answer within 500ms");
     assert_eq!(started.elapsed(), ms(2_500));
 }
 
@@ -153,11 +239,12 @@ async fn an_attempt_that_hangs_is_cut_at_the_deadline() {
 async fn a_final_failure_is_never_retried() {
     let calls = Cell::new(0);
     let started = Instant::now();
-    let result: Result<Result<(), u16>, GaveUp> = with_retries(ms(10_000), &mut Ceiling, |_| {
-        calls.set(calls.get() + 1);
-        async { Attempt::Fail(401) }
-    })
-    .await;
+    let result: Result<Result<(), u16>, GaveUp> =
+        with_retries(ms(10_000), ATTEMPT, &mut Ceiling, |_| {
+            calls.set(calls.get() + 1);
+            async { Attempt::Fail(401) }
+        })
+        .await;
     assert_eq!(result, Ok(Err(401)));
     assert_eq!(calls.get(), 1);
     assert_eq!(started.elapsed(), Duration::ZERO);
@@ -196,7 +283,26 @@ fn fetch_refusals_map_onto_exit_codes() {
         },
     };
     assert_eq!(unreachable.exit_code(), exit::UNAVAILABLE);
-    assert_eq!((exit::UNAVAILABLE, exit::NO_PERM, exit::DATA), (69, 77, 65));
+    let truncated = StartupError::Truncated {
+        received: "10 of 20 bytes".into(),
+        reason: "the body ended early".into(),
+    };
+    assert_eq!(truncated.exit_code(), exit::PROTOCOL);
+    let untrusted = StartupError::Untrusted {
+        url: "https://cp".into(),
+        reason: "invalid peer certificate: UnknownIssuer".into(),
+    };
+    assert_eq!(untrusted.exit_code(), exit::CONFIG);
+    assert_eq!(
+        (
+            exit::UNAVAILABLE,
+            exit::PROTOCOL,
+            exit::NO_PERM,
+            exit::CONFIG,
+            exit::DATA
+        ),
+        (69, 76, 77, 78, 65)
+    );
 }
 
 #[test]

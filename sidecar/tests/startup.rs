@@ -17,7 +17,7 @@ use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ax_protocol::{RequestBody, ResponseBody, SecretSource};
 use nix::unistd::Uid;
@@ -625,6 +625,72 @@ fn seal_with_a_new_key_writes_private_files_that_serve() {
     let mut client = sidecar.client();
     assert_eq!(client.get("API_KEY").as_deref(), Some("from-seal-1"));
     assert_eq!(client.get("OTHER").as_deref(), Some("from-seal-2"));
+    drop(client);
+    let (status, _, stderr) = sidecar.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+/// How long `seal` of 200,000 secrets may take in a debug build on a loaded machine: a few
+/// seconds now; before the duplicate check was a set it did not finish in minutes.
+const SEAL_PATIENCE: Duration = Duration::from_secs(90);
+
+#[test]
+fn seals_and_serves_200_000_secrets() {
+    const COUNT: usize = 200_000;
+    let fixture = Fixture::standard();
+    let key = fixture.path("many.key");
+    let output = fixture.path("many.sealed");
+    let input_path = fixture.path("many.json");
+    // Short names and values keep the bundle (about 5 MiB) under an 8 MiB RLIMIT_MEMLOCK.
+    let mut input = String::with_capacity(COUNT * 24);
+    input.push_str(r#"{"secrets": {"#);
+    for i in 0..COUNT {
+        if i > 0 {
+            input.push(',');
+        }
+        input.push_str(&format!(r#""S{i:06}": "v{i}""#));
+    }
+    input.push_str("}}");
+    fs::write(&input_path, input).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["seal", "--new-key", "--input"])
+        .arg(&input_path)
+        .arg("--key-file")
+        .arg(&key)
+        .arg("--output")
+        .arg(&output)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > SEAL_PATIENCE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("seal of {COUNT} secrets did not finish within {SEAL_PATIENCE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("sealed 200000 secrets"), "{stderr}");
+
+    let sidecar = serve_sealed(&fixture, &output, &key);
+    let mut client = sidecar.client();
+    for i in [0, 1, COUNT / 2, COUNT - 1] {
+        let name = format!("S{i:06}");
+        assert_eq!(
+            client.get(&name).as_deref(),
+            Some(format!("v{i}").as_str()),
+            "{name}"
+        );
+    }
+    assert_eq!(client.get("S200000"), None);
     drop(client);
     let (status, _, stderr) = sidecar.stop();
     assert!(status.success(), "{stderr}");

@@ -3,8 +3,13 @@
 //! The n-th wait (from 0) is drawn uniformly from zero to `min(2 s, 100 ms × 2ⁿ)` ("full
 //! jitter": many sidecars retrying at once spread out instead of arriving together), unless the
 //! answer carried `Retry-After: SECONDS`, which is then waited exactly. Everything, attempts and
-//! waits, happens inside one total deadline; an attempt still running when it passes is
-//! abandoned, and a wait that would end past it is not started: the loop gives up at once.
+//! waits, happens inside one total deadline, and the loop gives up only when it has really
+//! passed: a launcher that allowed ten seconds gets ten seconds of trying, and "could not be
+//! reached within the deadline" is then the truth. Each attempt has its own timeout, so a
+//! server that accepts and never answers costs one attempt, not the whole deadline. A wait
+//! that would end too close to the deadline (or past it, as a long `Retry-After` may) is cut so
+//! that one last attempt still fits: one request more per sidecar is cheap for the control
+//! plane, and it reaches one that has recovered.
 //!
 //! Time is tokio's, so tests run the whole schedule on a paused clock without sleeping.
 
@@ -14,7 +19,7 @@ use std::time::Duration;
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::time::Instant;
 
-use crate::limits::{RETRY_FIRST_WAIT, RETRY_MAX_WAIT};
+use crate::limits::{RETRY_FIRST_WAIT, RETRY_LAST_ATTEMPT, RETRY_MAX_WAIT};
 
 /// The ceilings of successive waits: 100 ms, 200 ms, 400 ms, 800 ms, 1.6 s, then 2 s.
 #[derive(Debug, Clone)]
@@ -113,10 +118,16 @@ pub struct GaveUp {
     pub last: String,
 }
 
-/// Runs `attempt` until it is done or fails for good, retrying on the schedule above within
-/// `deadline`. Each attempt is given the time left.
+/// Runs `attempt` until it is done or fails for good, retrying on the schedule above until
+/// `deadline` has passed. Each attempt is given `attempt_timeout` or the time left, whichever is
+/// less (it receives that budget), and one that runs out of it is retried like a transport
+/// error. A wait that would leave less than [`RETRY_LAST_ATTEMPT`] before the deadline, a
+/// `Retry-After` included, is cut so that one last attempt starts that long before it; if that
+/// one asks for a retry too, the rest of the deadline is waited out. So the loop gives up only
+/// once the deadline has passed, and never later than it.
 pub async fn with_retries<T, E, F, Fut>(
     deadline: Duration,
+    attempt_timeout: Duration,
     jitter: &mut dyn Jitter,
     mut attempt: F,
 ) -> Result<Result<T, E>, GaveUp>
@@ -127,36 +138,47 @@ where
     let end = Instant::now() + deadline;
     let mut backoff = Backoff::new();
     let mut attempts = 0;
-    let gave_up = |attempts, last| GaveUp {
-        attempts,
-        deadline,
-        last,
-    };
+    let mut last = String::from("the deadline passed before the first attempt");
+    let mut last_chance = false;
     loop {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(gave_up(attempts, "the deadline passed".into()));
+            return Err(GaveUp {
+                attempts,
+                deadline,
+                last,
+            });
         }
         attempts += 1;
-        let retry = match tokio::time::timeout(left, attempt(left)).await {
-            Err(_) => return Err(gave_up(attempts, "timed out".into())),
+        let budget = left.min(attempt_timeout);
+        let retry = match tokio::time::timeout(budget, attempt(budget)).await {
+            Err(_) => Retry::because(format!("no answer within {budget:?}")),
             Ok(Attempt::Done(value)) => return Ok(Ok(value)),
             Ok(Attempt::Fail(err)) => return Ok(Err(err)),
             Ok(Attempt::Retry(retry)) => retry,
         };
-        let ceiling = backoff.next_ceiling();
-        let wait = retry.retry_after.unwrap_or_else(|| jitter.pick(ceiling));
-        if Instant::now() + wait >= end {
-            let last = match retry.retry_after {
-                Some(after) => format!(
+        let wanted = retry
+            .retry_after
+            .unwrap_or_else(|| jitter.pick(backoff.next_ceiling()));
+        let left = end.saturating_duration_since(Instant::now());
+        let wait = if last_chance {
+            left
+        } else if wanted.saturating_add(RETRY_LAST_ATTEMPT) <= left {
+            wanted
+        } else {
+            last_chance = true;
+            left.saturating_sub(RETRY_LAST_ATTEMPT)
+        };
+        last = match retry.retry_after {
+            Some(after) if after > left => {
+                format!(
                     "{}, Retry-After {after:?} is past the deadline",
                     retry.reason
-                ),
-                None => retry.reason,
-            };
-            return Err(gave_up(attempts, last));
-        }
-        tracing::debug!(attempt = attempts, reason = %retry.reason, ?wait, "retrying");
+                )
+            }
+            _ => retry.reason,
+        };
+        tracing::debug!(attempt = attempts, reason = %last, ?wait, "retrying");
         tokio::time::sleep(wait).await;
     }
 }

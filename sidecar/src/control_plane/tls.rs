@@ -6,6 +6,7 @@
 //! the sidecar's release, not the host's trust store, which is why a private control plane is
 //! expected to come with `--ca-file`.
 
+use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -54,4 +55,59 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), StartupErro
         return Err(refused("holds no PEM certificate".into()));
     }
     Ok(())
+}
+
+/// The certificate failure behind a transport error, if that is what it is: the control
+/// plane's certificate chain does not lead to a trusted root, names another host, has expired,
+/// or is otherwise refused by the verifier. Retrying cannot change any of these, so the fetch
+/// stops at once instead of spending its deadline on them.
+///
+/// rustls reports it inside an `io::Error`, itself wrapped in another by the connector, and
+/// `io::Error::source()` skips the error it wraps: each link is unwrapped with `get_ref` too.
+pub fn verification_failure<'e>(err: &'e (dyn Error + 'static)) -> Option<&'e rustls::Error> {
+    let mut next: Option<&(dyn Error + 'static)> = Some(err);
+    while let Some(cause) = next {
+        let mut inner: &(dyn Error + 'static) = cause;
+        while let Some(wrapped) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            inner = wrapped;
+        }
+        let found = inner.downcast_ref::<rustls::Error>();
+        if let Some(tls) = found.filter(|e| matches!(e, rustls::Error::InvalidCertificate(_))) {
+            return Some(tls);
+        }
+        next = cause.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::CertificateError;
+
+    #[test]
+    fn finds_a_certificate_failure_inside_an_io_error() {
+        let tls = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+        let io = std::io::Error::other(io);
+        let found = verification_failure(&io).map(ToString::to_string);
+        assert_eq!(
+            found.as_deref(),
+            Some("invalid peer certificate: UnknownIssuer")
+        );
+    }
+
+    #[test]
+    fn other_tls_and_io_errors_are_not_certificate_failures() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+        );
+        assert!(verification_failure(&io).is_none());
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(verification_failure(&refused).is_none());
+    }
 }

@@ -11,14 +11,17 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use ax_protocol::SecretText;
 use ax_protocol::bundle::{Bundle, BundleSecret};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
@@ -39,6 +42,11 @@ pub enum BundleReply {
     WrongExecution,
     /// A correct bundle.
     Sealed,
+    /// The request is recorded and never answered: no status line, ever.
+    Hang,
+    /// A 200 with a correct bundle's `Content-Length`, but only its first half, then the
+    /// connection is closed.
+    Truncated,
 }
 
 /// What the audit endpoint answers, one entry per request; an empty script answers 204.
@@ -68,6 +76,7 @@ struct Config {
     execution_id: String,
     secrets: Vec<(String, String)>,
     state: Mutex<State>,
+    connections: AtomicUsize,
 }
 
 /// The running control plane; it stops when dropped.
@@ -127,6 +136,7 @@ impl FakeControlPlane {
                 .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
                 .collect(),
             state: Mutex::new(State::default()),
+            connections: AtomicUsize::new(0),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -171,6 +181,11 @@ impl FakeControlPlane {
         self.config.state.lock().unwrap().fetches.clone()
     }
 
+    /// TCP connections accepted so far (each a TLS handshake tried).
+    pub fn connections(&self) -> usize {
+        self.config.connections.load(Ordering::SeqCst)
+    }
+
     /// The audit requests received, answered or not.
     pub fn audits(&self) -> Vec<AuditPost> {
         self.config.state.lock().unwrap().audits.clone()
@@ -190,6 +205,7 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, config: Arc<C
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        config.connections.fetch_add(1, Ordering::SeqCst);
         // Without it, a response written in two pieces waits for a delayed ACK (~40 ms).
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
@@ -209,20 +225,71 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, config: Arc<C
     }
 }
 
-fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+/// A body sent in one frame. `exact` says its length, so hyper writes a matching
+/// `Content-Length`; without it hyper trusts the header the response sets, which lets a test
+/// announce more than it sends.
+pub struct TestBody {
+    data: Option<Bytes>,
+    exact: bool,
+}
+
+impl Body for TestBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.data.take().map(|data| Ok(Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.data, self.exact) {
+            (Some(data), true) => SizeHint::with_exact(data.len() as u64),
+            (None, true) => SizeHint::with_exact(0),
+            (_, false) => SizeHint::default(),
+        }
+    }
+}
+
+fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<TestBody> {
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap())
         .header("content-type", content_type)
-        .body(Full::new(Bytes::from(body)))
+        .body(TestBody {
+            data: Some(Bytes::from(body)),
+            exact: true,
+        })
         .unwrap()
 }
 
-fn error(status: u16, code: &str) -> Response<Full<Bytes>> {
+/// A 200 that announces all of `sealed` and sends its first half; hyper then closes the
+/// connection, as it must when a body ends before its length.
+fn cut_short(sealed: Vec<u8>) -> Response<TestBody> {
+    let announced = sealed.len();
+    let half = Bytes::from(sealed).slice(..announced / 2);
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/vnd.ax-secrets.bundle.v1")
+        .header("content-length", announced.to_string())
+        .body(TestBody {
+            data: Some(half),
+            exact: false,
+        })
+        .unwrap()
+}
+
+fn error(status: u16, code: &str) -> Response<TestBody> {
     let body = serde_json::json!({"error": code, "message": format!("test fault {status}")});
     reply(status, "application/json", body.to_string().into_bytes())
 }
 
-async fn handle(config: &Config, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(config: &Config, request: Request<Incoming>) -> Response<TestBody> {
     let path = request.uri().path().to_owned();
     let authorization = request
         .headers()
@@ -232,7 +299,10 @@ async fn handle(config: &Config, request: Request<Incoming>) -> Response<Full<By
     let body = request.into_body().collect().await.unwrap().to_bytes();
     let prefix = format!("/v1/executions/{}/", config.execution_id);
     match path.strip_prefix(&prefix) {
-        Some("bundle") => bundle(config, authorization, &body),
+        Some("bundle") => match bundle(config, authorization, &body) {
+            Some(response) => response,
+            None => std::future::pending().await,
+        },
         Some("audit") => {
             let status = config
                 .state
@@ -259,7 +329,12 @@ async fn handle(config: &Config, request: Request<Incoming>) -> Response<Full<By
     }
 }
 
-fn bundle(config: &Config, authorization: Option<String>, body: &[u8]) -> Response<Full<Bytes>> {
+/// The answer to a bundle fetch, or `None` for one that is never answered.
+fn bundle(
+    config: &Config,
+    authorization: Option<String>,
+    body: &[u8],
+) -> Option<Response<TestBody>> {
     let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let next = {
         let mut state = config.state.lock().unwrap();
@@ -277,20 +352,23 @@ fn bundle(config: &Config, authorization: Option<String>, body: &[u8]) -> Respon
                     .headers_mut()
                     .insert("retry-after", after.to_string().parse().unwrap());
             }
-            return response;
+            return Some(response);
         }
+        BundleReply::Hang => return None,
         BundleReply::WrongExecution => "exec-someone-else",
-        BundleReply::Tampered | BundleReply::Sealed => config.execution_id.as_str(),
+        BundleReply::Tampered | BundleReply::Sealed | BundleReply::Truncated => {
+            config.execution_id.as_str()
+        }
     };
     let Some(recipient) = json["recipient_key"]
         .as_str()
         .and_then(|k| STANDARD.decode(k).ok())
         .and_then(|k| <[u8; 32]>::try_from(k).ok())
     else {
-        return error(400, "bad_recipient_key");
+        return Some(error(400, "bad_recipient_key"));
     };
     if json["suite"] != "x25519-hkdf-sha256-aes-256-gcm" {
-        return error(400, "unknown_suite");
+        return Some(error(400, "unknown_suite"));
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -324,5 +402,8 @@ fn bundle(config: &Config, authorization: Option<String>, body: &[u8]) -> Respon
         let last = sealed.len() - 1;
         sealed[last] ^= 0x01;
     }
-    reply(200, "application/vnd.ax-secrets.bundle.v1", sealed)
+    if matches!(next, BundleReply::Truncated) {
+        return Some(cut_short(sealed));
+    }
+    Some(reply(200, "application/vnd.ax-secrets.bundle.v1", sealed))
 }
