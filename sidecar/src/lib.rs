@@ -28,6 +28,7 @@
 //! - [`stream`]: the launcher's stream filter (`--redact-stream`).
 //! - [`ready`]: the ready line for the launcher.
 //! - [`logging`]: tracing to stderr, text or JSON.
+//! - [`log_limit`]: at most one line a second of each warning a peer can trigger.
 
 pub mod alloc;
 pub mod arena;
@@ -39,6 +40,7 @@ pub mod daemon;
 pub mod exit;
 pub mod harden;
 pub mod limits;
+pub mod log_limit;
 pub mod logging;
 pub mod messages;
 pub mod mode;

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use ax_protocol::limits::PROTOCOL_VERSION;
+use ax_protocol::limits::{MAX_CLIENT_LEN, PROTOCOL_VERSION};
 use ax_protocol::{ErrorCode, ResponseBody, SecretText};
 use bytes::BytesMut;
 
@@ -17,9 +17,20 @@ pub(super) fn serve(
     session: &mut Session,
     id: u32,
     version: u16,
+    client: &str,
     token: Option<&SecretText<'_>>,
     out: &mut BytesMut,
 ) -> Flow {
+    // The client string goes into logs; PROTOCOL §9 caps it so a peer cannot make every line
+    // about it a megabyte long.
+    if client.len() > MAX_CLIENT_LEN {
+        tracing::info!(
+            peer_pid = session.peer.pid,
+            length = client.len(),
+            "refused a client: Hello.client too long"
+        );
+        return close_with(out, id, ErrorCode::BadRequest, messages::CLIENT_TOO_LONG);
+    }
     if version != PROTOCOL_VERSION {
         tracing::info!(
             peer_pid = session.peer.pid,
