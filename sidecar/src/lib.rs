@@ -1,5 +1,5 @@
 //! `ax-sidecar`: the per-execution daemon that serves a sealed secret bundle from locked memory
-//! over a Unix socket (DESIGN §1, §6). The binary's `main` only parses arguments; everything
+//! over a Unix socket to the nodes of one execution. The binary's `main` only parses arguments; everything
 //! else lives here, one idea per module.
 //!
 //! # Layout
