@@ -133,18 +133,61 @@ fn parse_reference(s: &str) -> Option<(&str, usize)> {
 /// caller decides where it lives and when it is wiped.
 pub fn render_into<'t, 'v>(
     template: &'t str,
-    mut lookup: impl FnMut(&str) -> Option<&'v str>,
+    lookup: impl FnMut(&str) -> Option<&'v str>,
     out: &mut String,
     missing: &mut Vec<&'t str>,
 ) {
+    // No limit, so this cannot fail.
+    let _ = render_bounded(template, lookup, out, missing, usize::MAX);
+}
+
+/// The rendered text would have grown past the caller's limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLong;
+
+/// [`render_into`], stopping as soon as `out` would hold more than `max_len` bytes.
+///
+/// A short template can reference a 1 MiB value thousands of times, so the answer's size is
+/// checked while it is produced, never after: `out` never grows past `max_len`, and the work
+/// done is linear in the template plus at most `max_len` bytes copied. On [`TooLong`], `out`
+/// holds a prefix of the rendering and `missing` the names missing so far; the caller discards
+/// both.
+///
+/// ```
+/// use ax_protocol::template::{TooLong, render_bounded};
+///
+/// let (mut out, mut missing) = (String::new(), Vec::new());
+/// let lookup = |_: &str| Some("0123456789");
+/// let result = render_bounded("{{secrets.A}}{{secrets.A}}", lookup, &mut out, &mut missing, 15);
+/// assert_eq!(result, Err(TooLong));
+/// assert!(out.len() <= 15);
+/// ```
+///
+/// # Errors
+///
+/// [`TooLong`] when the whole rendering is longer than `max_len` bytes.
+pub fn render_bounded<'t, 'v>(
+    template: &'t str,
+    mut lookup: impl FnMut(&str) -> Option<&'v str>,
+    out: &mut String,
+    missing: &mut Vec<&'t str>,
+    max_len: usize,
+) -> Result<(), TooLong> {
     let mut seen_missing = HashSet::new();
+    let push = |out: &mut String, piece: &str| {
+        if out.len().saturating_add(piece.len()) > max_len {
+            return Err(TooLong);
+        }
+        out.push_str(piece);
+        Ok(())
+    };
     for segment in segments(template) {
         match segment {
-            Segment::Text(text) => out.push_str(text),
+            Segment::Text(text) => push(out, text)?,
             Segment::Reference { name, raw } => match lookup(name) {
-                Some(value) => out.push_str(value),
+                Some(value) => push(out, value)?,
                 None => {
-                    out.push_str(raw);
+                    push(out, raw)?;
                     if seen_missing.insert(name) {
                         missing.push(name);
                     }
@@ -152,6 +195,21 @@ pub fn render_into<'t, 'v>(
             },
         }
     }
+    Ok(())
+}
+
+/// Every name `template` references, each once, in order of first appearance.
+///
+/// A hash set keeps this linear: a template may hold tens of thousands of distinct references.
+pub fn referenced_names(template: &str) -> Vec<&str> {
+    let mut seen = HashSet::new();
+    segments(template)
+        .filter_map(|segment| match segment {
+            Segment::Reference { name, .. } => Some(name),
+            Segment::Text(_) => None,
+        })
+        .filter(|name| seen.insert(*name))
+        .collect()
 }
 
 #[cfg(test)]
@@ -248,6 +306,33 @@ mod tests {
     #[test]
     fn does_not_expand_references_inside_values() {
         assert_eq!(render("{{secrets.LOOP}}").0, "{{secrets.A}}");
+    }
+
+    #[test]
+    fn stops_rendering_at_the_limit() {
+        let mut out = String::new();
+        let mut missing = Vec::new();
+        let lookup = |_: &str| Some("alpha");
+        let template = "{{secrets.A}}".repeat(1000);
+        assert_eq!(
+            render_bounded(&template, lookup, &mut out, &mut missing, 4999),
+            Err(TooLong)
+        );
+        assert!(out.len() <= 4999);
+        out.clear();
+        assert_eq!(
+            render_bounded(&template, lookup, &mut out, &mut missing, 5000),
+            Ok(())
+        );
+        assert_eq!(out.len(), 5000);
+    }
+
+    #[test]
+    fn lists_each_referenced_name_once_in_order() {
+        assert_eq!(
+            referenced_names("{{secrets.B}}{{secrets.A}} {{ secrets.B }}{{secret.C}}"),
+            ["B", "A"]
+        );
     }
 
     #[test]

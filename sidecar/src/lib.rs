@@ -1,5 +1,5 @@
 //! `ax-sidecar`: the per-execution daemon that serves a sealed secret bundle from locked memory
-//! over a Unix socket (DESIGN §1, §6). The binary's `main` only parses arguments; everything
+//! over a Unix socket to the nodes of one execution. The binary's `main` only parses arguments; everything
 //! else lives here, one idea per module.
 //!
 //! # Layout
@@ -29,6 +29,7 @@
 //! - [`stream`]: the launcher's stream filter (`--redact-stream`).
 //! - [`ready`]: the ready line for the launcher.
 //! - [`logging`]: tracing to stderr, text or JSON, through a bounded queue that never blocks.
+//! - [`log_limit`]: at most one line a second of each warning a peer can trigger.
 //! - [`watchdog`]: the process is gone by a deadline once shutdown starts.
 
 pub mod alloc;
@@ -41,6 +42,7 @@ pub mod daemon;
 pub mod exit;
 pub mod harden;
 pub mod limits;
+pub mod log_limit;
 pub mod logging;
 pub mod messages;
 pub mod mode;

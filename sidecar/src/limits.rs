@@ -24,6 +24,13 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = MAX_RESPONSE_FRAME;
 pub const MAX_RESPONSE_BYTES_RANGE: std::ops::RangeInclusive<i64> =
     (MAX_REQUEST_FRAME as i64 + 64)..=MAX_RESPONSE_FRAME as i64;
 
+/// Requests that cost CPU in proportion to their size (`Render`, `Redact`, and the redaction
+/// matcher's first build) run on the blocking pool, at most this many at once; the serving
+/// thread only moves bytes, so a huge request never delays another connection's `Get`. Two
+/// keep a second heavy client from waiting behind the first without letting a crowd of them
+/// take every core.
+pub const MAX_HEAVY_JOBS: usize = 2;
+
 /// Default `--idle-timeout`: clients reconnect transparently, so idle connections are cheap to
 /// drop; five minutes keeps a node that reads a secret per task on one connection.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);

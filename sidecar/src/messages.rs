@@ -9,6 +9,8 @@ pub const MALFORMED: &str = "malformed request; closing the connection";
 pub const REQUEST_TOO_LARGE: &str = "request frame over the limit; closing the connection";
 /// `TooLarge`: the answer would exceed the response limit.
 pub const RESPONSE_TOO_LARGE: &str = "the response would exceed the response size limit";
+/// `BadRequest`: a `Hello` whose `client` is longer than the protocol allows.
+pub const CLIENT_TOO_LONG: &str = "Hello.client is longer than 256 bytes; closing the connection";
 /// `UnsupportedVersion`.
 pub const UNSUPPORTED_VERSION: &str = "unsupported protocol version; this sidecar speaks 1";
 /// `Unauthorized`: wrong or missing token.
@@ -26,5 +28,7 @@ pub const SHUTTING_DOWN: &str = "the sidecar is shutting down";
 /// Written once to a `--redact-stream` output whose stream cannot be masked (then discarded).
 pub const STREAM_WITHHELD: &str =
     "[ax-sidecar: output withheld: the redaction engine is unavailable; see the sidecar's log]\n";
+/// `Internal`: serving one request failed unexpectedly.
+pub const INTERNAL: &str = "the sidecar failed to serve this request; see its log";
 /// `Internal`: the redaction matcher could not be built.
 pub const REDACTION_UNAVAILABLE: &str = "redaction is unavailable; see the sidecar's log";

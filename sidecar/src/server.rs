@@ -1,5 +1,12 @@
 //! The accept loop: peer checks, the connection cap, and a drained shutdown.
+//!
+//! The cap counts connections that are really open. A connection whose peer closed before it
+//! was accepted is dropped without counting (one client connecting and closing in a loop must
+//! not fill the cap with corpses), and at the cap the loop first lets the connection tasks run,
+//! so those whose peers have gone release their places, before it answers `Busy`. Every line
+//! a peer can make this loop write is rate-limited (see [`crate::log_limit`]).
 
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,14 +14,26 @@ use ax_protocol::frame::to_frame;
 use ax_protocol::limits::MAX_RESPONSE_FRAME;
 use ax_protocol::{ErrorCode, Response, ResponseBody};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::audit::Peer;
-use crate::connection::{self, Ending};
+use crate::connection::{self, Ending, FINISH_MARGIN};
+use crate::log_limit::LogLimit;
 use crate::messages;
 use crate::request::Service;
+
+/// At the cap, how many times the accept loop lets other tasks run, re-checking, before it
+/// refuses a connection: enough for the tasks of connections whose peers closed to see the end
+/// of their stream and give their places back.
+const CAP_RECHECKS: usize = 8;
+
+/// Peer-triggered lines, each at most once per [`crate::log_limit::INTERVAL`].
+static REFUSED_UID: LogLimit = LogLimit::new();
+static REFUSED_BUSY: LogLimit = LogLimit::new();
+static CLOSED: LogLimit = LogLimit::new();
+static DROPPED: LogLimit = LogLimit::new();
 
 /// How the accept loop admits connections.
 #[derive(Debug, Clone)]
@@ -50,24 +69,36 @@ pub async fn run(
                 }
             },
         };
+        if peer_has_closed(&stream) {
+            continue;
+        }
         let Some(peer) = peer_of(&stream) else {
             continue;
         };
         if !admission.allowed_uids.contains(&peer.uid) {
-            tracing::warn!(
-                peer_pid = peer.pid,
-                peer_uid = peer.uid,
-                "refused a connection: uid not allowed"
-            );
+            if let Some(suppressed) = REFUSED_UID.allow() {
+                tracing::warn!(
+                    peer_pid = peer.pid,
+                    peer_uid = peer.uid,
+                    suppressed,
+                    "refused a connection: uid not allowed"
+                );
+            }
             refuse(&stream, ErrorCode::Unauthorized, messages::UID_NOT_ALLOWED);
             continue;
         }
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            tracing::warn!(
-                peer_pid = peer.pid,
-                limit = admission.max_connections,
-                "refused a connection: at the connection limit"
-            );
+        let Some(permit) = admit(&permits, &stream).await else {
+            if peer_has_closed(&stream) {
+                continue;
+            }
+            if let Some(suppressed) = REFUSED_BUSY.allow() {
+                tracing::warn!(
+                    peer_pid = peer.pid,
+                    limit = admission.max_connections,
+                    suppressed,
+                    "refused a connection: at the connection limit"
+                );
+            }
             refuse(&stream, ErrorCode::Busy, messages::BUSY);
             continue;
         };
@@ -94,8 +125,9 @@ pub async fn run(
             "shutting down: finishing requests in flight"
         );
     }
-    // Connections honour the deadline themselves; the margin covers their last write.
-    let margin = Duration::from_millis(250);
+    // Connections honour the deadline themselves, a frame begun by then getting
+    // `FINISH_MARGIN` more; this margin covers that and their last wake-up.
+    let margin = FINISH_MARGIN + Duration::from_millis(100);
     if tokio::time::timeout(admission.shutdown_timeout + margin, tracker.wait())
         .await
         .is_err()
@@ -105,6 +137,37 @@ pub async fn run(
             "shutdown deadline passed; dropping connections"
         );
     }
+}
+
+/// A place under the cap for a new connection; at the cap, lets the other tasks run a few
+/// times first, so connections whose peers already closed are counted out.
+async fn admit(permits: &Arc<Semaphore>, stream: &UnixStream) -> Option<OwnedSemaphorePermit> {
+    for _ in 0..CAP_RECHECKS {
+        if let Ok(permit) = Arc::clone(permits).try_acquire_owned() {
+            return Some(permit);
+        }
+        if peer_has_closed(stream) {
+            return None;
+        }
+        tokio::task::yield_now().await;
+    }
+    Arc::clone(permits).try_acquire_owned().ok()
+}
+
+/// Whether the peer closed its end already (a read would return end of file at once): such a
+/// connection is dropped without being served, counted or logged. Bytes the peer sent before
+/// closing (a `Hello`, say) make it a connection like any other.
+fn peer_has_closed(stream: &UnixStream) -> bool {
+    use nix::sys::socket::{MsgFlags, recv};
+    let mut byte = [0_u8; 1];
+    matches!(
+        recv(
+            stream.as_raw_fd(),
+            &mut byte,
+            MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT
+        ),
+        Ok(0)
+    )
 }
 
 fn peer_of(stream: &UnixStream) -> Option<Peer> {
@@ -141,10 +204,24 @@ fn log_ending(peer: Peer, ending: Ending) {
             tracing::debug!(peer_pid = peer.pid, ?ending, "connection closed");
         }
         Ending::Idle | Ending::Refused => {
-            tracing::info!(peer_pid = peer.pid, ?ending, "connection closed");
+            if let Some(suppressed) = CLOSED.allow() {
+                tracing::info!(
+                    peer_pid = peer.pid,
+                    ?ending,
+                    suppressed,
+                    "connection closed"
+                );
+            }
         }
-        Ending::Truncated | Ending::Stalled | Ending::Transport => {
-            tracing::warn!(peer_pid = peer.pid, ?ending, "connection dropped");
+        Ending::Truncated | Ending::Stalled | Ending::NotReading | Ending::Transport => {
+            if let Some(suppressed) = DROPPED.allow() {
+                tracing::warn!(
+                    peer_pid = peer.pid,
+                    ?ending,
+                    suppressed,
+                    "connection dropped"
+                );
+            }
         }
     }
 }

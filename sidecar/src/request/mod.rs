@@ -2,9 +2,12 @@
 //!
 //! Every handler writes exactly one response frame into the connection's output buffer and
 //! says whether the connection goes on. Values are written straight from the locked arena into
-//! that buffer; the buffer is wiped after it is sent (see `connection`).
+//! that buffer; the buffer is wiped after it is sent (see `connection`). `Render` and `Redact`
+//! cost CPU in proportion to their size, so they are not served here but handed to [`heavy`],
+//! which runs them on the blocking pool.
 
 mod get;
+pub mod heavy;
 mod hello;
 pub use hello::SIDECAR;
 mod list;
@@ -17,10 +20,10 @@ use std::sync::Arc;
 use ax_protocol::frame::encode_frame;
 use ax_protocol::{ErrorCode, Request, RequestBody, Response, ResponseBody};
 use bytes::BytesMut;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::audit::{AuditName, AuditQueue, Peer};
-use crate::limits::ConnectionLimits;
+use crate::limits::{ConnectionLimits, MAX_HEAVY_JOBS};
 use crate::messages;
 use crate::redact::Redactor;
 use crate::store::Store;
@@ -35,6 +38,15 @@ pub enum Flow {
     Close,
 }
 
+/// What [`serve`] did with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response is in the output buffer.
+    Done(Flow),
+    /// Nothing was written: the request is CPU-heavy and must go to [`heavy::serve`].
+    Offload(heavy::Heavy),
+}
+
 /// Everything a request may need, shared by all connections.
 #[derive(Debug)]
 pub struct Service {
@@ -47,6 +59,8 @@ pub struct Service {
     /// Per-connection limits.
     pub limits: ConnectionLimits,
     redactor: OnceCell<Arc<Redactor>>,
+    /// Permits for heavy requests: at most [`MAX_HEAVY_JOBS`] run at once.
+    heavy: Arc<Semaphore>,
 }
 
 impl Service {
@@ -63,11 +77,13 @@ impl Service {
             token,
             limits,
             redactor: OnceCell::new(),
+            heavy: Arc::new(Semaphore::new(MAX_HEAVY_JOBS)),
         }
     }
 
-    /// The redaction matcher, built on first use off the serving thread.
-    async fn redactor(&self) -> Option<&Redactor> {
+    /// The redaction matcher, built on first use off the serving thread (by a caller that
+    /// holds a heavy-job permit, so the build counts against [`MAX_HEAVY_JOBS`]).
+    async fn redactor(&self) -> Option<Arc<Redactor>> {
         let built = self
             .redactor
             .get_or_try_init(|| {
@@ -95,7 +111,7 @@ impl Service {
                 }
             })
             .await;
-        built.ok().map(|r| &**r)
+        built.ok().map(Arc::clone)
     }
 
     /// The audit name of `name`: its store position, or why it has none.
@@ -119,32 +135,34 @@ pub struct Session {
     pub greeted: bool,
 }
 
-/// Serves `request`, appending its response frame to `out`.
-pub async fn serve(
+/// Serves `request`, appending its response frame to `out`, unless it is heavy.
+pub fn serve(
     service: &Service,
     session: &mut Session,
     request: Request<'_>,
     out: &mut BytesMut,
-) -> Flow {
+) -> Outcome {
     let id = request.id;
-    match (session.greeted, request.body) {
-        (false, RequestBody::Hello { version, token, .. }) => {
-            hello::serve(service, session, id, version, token.as_ref(), out)
-        }
+    let flow = match (session.greeted, request.body) {
+        (
+            false,
+            RequestBody::Hello {
+                version,
+                client,
+                token,
+            },
+        ) => hello::serve(service, session, id, version, &client, token.as_ref(), out),
         (false, _) => close_with(out, id, ErrorCode::HandshakeRequired, messages::HELLO_FIRST),
         (true, RequestBody::Hello { .. }) => {
             close_with(out, id, ErrorCode::HandshakeRequired, messages::HELLO_TWICE)
         }
         (true, RequestBody::Get { name }) => get::serve(service, session, id, &name, out),
         (true, RequestBody::List) => list::serve(service, id, out),
-        (true, RequestBody::Render { template }) => {
-            render::serve(service, session, id, template.expose(), out)
-        }
-        (true, RequestBody::Redact { text }) => {
-            redact::serve(service, session, id, text.expose(), out).await
-        }
+        (true, RequestBody::Render { .. }) => return Outcome::Offload(heavy::Heavy::Render),
+        (true, RequestBody::Redact { .. }) => return Outcome::Offload(heavy::Heavy::Redact),
         (true, RequestBody::Ping) => reply(service, out, id, ResponseBody::Pong),
-    }
+    };
+    Outcome::Done(flow)
 }
 
 /// Appends the response; one over the response limit becomes a `TooLarge` error instead.

@@ -481,3 +481,43 @@ impl Client {
         }
     }
 }
+
+/// A `kB` field of `/proc/<pid>/status` (`VmHWM`, `VmPeak`, ...), in KiB.
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let prefix = format!("{field}:");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("a {field} line"));
+    line.trim_start_matches(&prefix)
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The peak resident set size of process `pid` in KiB (`VmHWM`): unlike `VmRSS`, it cannot
+/// miss a spike that came and went between two samples.
+pub fn vm_hwm_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmHWM")
+}
+
+/// Waits (up to `patience`) until the peer of `stream` has closed it, without reading: poll
+/// reports a hang-up even while unread answers are queued. Returns whether it did.
+pub fn wait_for_hangup(stream: &UnixStream, patience: Duration) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let started = Instant::now();
+    while started.elapsed() < patience {
+        let mut fds = [PollFd::new(stream.as_fd(), PollFlags::empty())];
+        if poll(&mut fds, PollTimeout::from(100_u16)).unwrap() > 0 {
+            let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+            if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
+                return true;
+            }
+        }
+    }
+    false
+}
