@@ -22,10 +22,11 @@
 //!
 //! Shutdown (PROTOCOL §7.4): the request in flight (the one being served, or else the first one
 //! received and not yet served, whole or in part) is finished; any later request is answered
-//! with `ShuttingDown` and the connection closed; a connection with nothing in flight stays open
-//! until the shutdown deadline so a request it sends meanwhile gets that answer too. Answers are
-//! written until the deadline; a frame begun by then gets [`FINISH_MARGIN`] more to be read
-//! whole, and the connection is otherwise closed between frames.
+//! with `ShuttingDown` and the connection closed; a connection with nothing (more) in flight is
+//! sent a connection-level `ShuttingDown` (id 0) and closed at once, so an idle client never
+//! holds shutdown up. Answers are written until the deadline; a frame begun by then gets
+//! [`FINISH_MARGIN`] more to be read whole, and the connection is otherwise closed between
+//! frames.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,6 +167,15 @@ impl Connection {
             if served.more {
                 continue;
             }
+            if self.stop_by.is_some() && self.input.is_empty() {
+                // A request sent before the answer to the one in flight went out gets its own
+                // `ShuttingDown`; only a connection with nothing more to answer is closed.
+                read_now(&self.stream, &mut self.input);
+                if self.input.is_empty() {
+                    return self.say_shutting_down().await;
+                }
+                continue;
+            }
             if self.input.is_empty() {
                 frame_started = None;
             } else if served.any || frame_started.is_none() {
@@ -191,9 +201,34 @@ impl Connection {
                     return if frame_started.is_some() { Ending::Stalled } else { Ending::Idle };
                 }
                 () = self.shutdown.cancelled(), if self.stop_by.is_none() => {
+                    // What the peer sent before shutdown began was received, even if this
+                    // task had not read it yet: its first request is the one in flight.
+                    if self.input.is_empty() {
+                        read_now(&self.stream, &mut self.input);
+                    }
                     self.begin_shutdown(false);
+                    if self.input.is_empty() {
+                        return self.say_shutting_down().await;
+                    }
                 }
             }
+        }
+    }
+
+    /// Nothing is in flight and shutdown has begun: tells the peer with a connection-level
+    /// `ShuttingDown` (id 0, PROTOCOL §7.3) and closes, instead of holding the connection (and
+    /// the shutdown) open for a request that may never come. A request the peer sends meanwhile
+    /// finds that error waiting before the end of the stream.
+    async fn say_shutting_down(&mut self) -> Ending {
+        close_with(
+            &mut self.output,
+            0,
+            ErrorCode::ShuttingDown,
+            messages::SHUTTING_DOWN,
+        );
+        match self.write_output().await {
+            Ok(()) | Err(Ending::Shutdown) => Ending::Shutdown,
+            Err(ending) => ending,
         }
     }
 
@@ -358,6 +393,22 @@ impl Connection {
         wipe(&mut self.output);
         result
     }
+}
+
+/// Appends to `input` what the peer has already sent, without waiting. A plain non-blocking
+/// `recv` rather than tokio's `try_read`, which answers "would block" without asking the kernel
+/// while the runtime has not yet seen the socket become readable.
+fn read_now(stream: &UnixStream, input: &mut BytesMut) {
+    use nix::sys::socket::{MsgFlags, recv};
+    use std::os::fd::AsRawFd;
+    let start = input.len();
+    input.resize(start + INITIAL_BUFFER, 0);
+    let got = recv(
+        stream.as_raw_fd(),
+        &mut input[start..],
+        MsgFlags::MSG_DONTWAIT,
+    );
+    input.truncate(start + got.unwrap_or(0));
 }
 
 /// Where the frame starting at `start` of `output` ends. Every frame in the output was encoded

@@ -154,9 +154,9 @@ fn stops_cleanly_on_sigterm_with_idle_and_busy_clients() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert_socket_removed(&fixture.socket);
     for client in &mut idle {
-        client.expect_closed();
+        client.expect_shutdown_notice();
     }
-    not_greeted.expect_closed();
+    not_greeted.expect_shutdown_notice();
 
     let gets = audited_gets(&fixture);
     assert_eq!(gets[..3], idle_names, "the idle clients' requests");
@@ -184,8 +184,8 @@ fn stops_cleanly_on_sigint() {
     let (status, stderr) = sidecar.wait();
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert_socket_removed(&fixture.socket);
-    client.expect_closed();
-    other.expect_closed();
+    client.expect_shutdown_notice();
+    other.expect_shutdown_notice();
     assert_eq!(audited_gets(&fixture), ["GREETING", "NOPE"]);
 }
 
@@ -212,7 +212,7 @@ fn answers_or_closes_a_request_half_sent_when_sigterm_comes() {
     let _ = client.stream.write_all(tail);
     if let Some(response) = client.read() {
         assert_answer(&response, 2, "OPENAI_API_KEY");
-        client.expect_closed();
+        client.expect_shutdown_notice();
     }
 
     let (status, stderr) = sidecar.wait();
@@ -440,7 +440,7 @@ fn stops_cleanly_when_its_parent_dies() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    client.expect_closed();
+    client.expect_shutdown_notice();
     assert_socket_removed(&fixture.socket);
     let stderr = stderr_of(&fixture);
     assert!(

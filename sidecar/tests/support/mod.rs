@@ -411,6 +411,13 @@ impl Client {
         }
     }
 
+    /// Asserts the sidecar's notice that it is shutting down, sent to a connection with nothing
+    /// in flight (an `Error` with id 0, PROTOCOL §7.4), and then the close.
+    pub fn expect_shutdown_notice(&mut self) {
+        self.expect_error(0, ax_protocol::ErrorCode::ShuttingDown);
+        self.expect_closed();
+    }
+
     /// `Get` and the value.
     pub fn get(&mut self, name: &str) -> Option<String> {
         match self
