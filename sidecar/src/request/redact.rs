@@ -26,7 +26,16 @@ pub(super) async fn serve(
         );
     };
     let mut redacted = String::with_capacity(text.len());
-    let found = redactor.redact_into(text, &mut redacted);
+    let limit = service.limits.max_response_bytes as usize;
+    let Ok(found) = redactor.redact_into(text, &mut redacted, limit) else {
+        return error(
+            out,
+            id,
+            ErrorCode::TooLarge,
+            messages::RESPONSE_TOO_LARGE,
+            Flow::Continue,
+        );
+    };
     let store = &service.store;
     let names = found
         .iter()
