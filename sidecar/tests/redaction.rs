@@ -2,7 +2,12 @@
 //! answer is right and the matcher costs memory of the order of the values, not gigabytes
 //! (issue 11, item 4). Peak memory is read from `VmHWM`, which a short spike cannot hide from.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod support;
 
@@ -32,7 +37,8 @@ fn vm_hwm_kib(pid: u32) -> u64 {
 
 /// `len` bytes of printable ASCII that do not repeat in any short period.
 fn noise(seed: u64, len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_.:@ ";
+    const ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_.:@ ";
     let mut state = seed;
     (0..len)
         .map(|_| {
@@ -110,7 +116,10 @@ fn redacts_with_a_megabyte_value_among_a_thousand_in_bounded_memory() {
     assert!(out == expected, "the redacted text differs");
     assert_eq!(found, ["SECRET_0003", "SECRET_0007", "SECRET_0998"]);
     let peak = vm_hwm_kib(sidecar.pid());
-    eprintln!("VmHWM {peak} KiB, {} KiB above idle", peak.saturating_sub(idle));
+    eprintln!(
+        "VmHWM {peak} KiB, {} KiB above idle",
+        peak.saturating_sub(idle)
+    );
     assert!(
         peak.saturating_sub(idle) < PEAK_ABOVE_IDLE_KIB,
         "peak {peak} KiB, idle {idle} KiB"
@@ -129,7 +138,10 @@ fn redacts_a_megabyte_of_one_letter_against_a_value_of_one_letter() {
     assert!(out == text, "a text shorter than the value is no match");
     assert!(found.is_empty());
     let peak = vm_hwm_kib(sidecar.pid());
-    eprintln!("VmHWM {peak} KiB, {} KiB above idle", peak.saturating_sub(idle));
+    eprintln!(
+        "VmHWM {peak} KiB, {} KiB above idle",
+        peak.saturating_sub(idle)
+    );
     assert!(
         peak.saturating_sub(idle) < PEAK_ABOVE_IDLE_KIB,
         "peak {peak} KiB, idle {idle} KiB"
