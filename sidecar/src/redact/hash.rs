@@ -44,7 +44,7 @@ impl Poly {
     /// standard library's keyed hasher), far from 0 and 1.
     pub(crate) fn random() -> Self {
         let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u64(0x5ec7_e75a_1d3c_a7);
+        hasher.write_u64(0x005e_c7e7_5a1d_3ca7);
         let base = hasher.finish() % (MODULUS - (1 << 32)) + (1 << 32);
         Self { base }
     }
