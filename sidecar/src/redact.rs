@@ -18,7 +18,7 @@ mod hash;
 mod matcher;
 mod patterns;
 
-pub(crate) use matcher::{KEY, Matcher, Text};
+pub(crate) use matcher::{KEY, Matcher, Text, Use};
 
 use crate::store::Store;
 
@@ -50,7 +50,7 @@ impl Redactor {
     /// Builds the matcher for every non-empty value of `store`.
     pub fn build(store: &Store) -> Result<Self, BuildError> {
         Ok(Self {
-            matcher: Matcher::build(store)?,
+            matcher: Matcher::build(store, Use::Redact)?,
         })
     }
 

@@ -15,7 +15,10 @@
 //! every form, which is what made a 1 MiB value cost seconds and gigabytes.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
+use aho_corasick::automaton::Automaton;
+use aho_corasick::nfa::noncontiguous::NFA;
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 use ax_protocol::limits::REDACTION_MARK;
 
@@ -51,14 +54,41 @@ pub(crate) struct Text<'a> {
 struct Group {
     /// Their distinct lengths, longest first, each with `base^length`.
     lengths: Box<[(u32, u64)]>,
-    /// The patterns themselves.
-    members: Box<[u32]>,
+    /// The patterns themselves, each with the hash of the arena before it.
+    members: Box<[(u32, u64)]>,
+}
+
+/// The automaton of the short patterns: the fastest to search for `Redact`, the one built
+/// first (and walkable anchored) for the stream filter, which waits for the build at a node's
+/// start and can then use the same trie to decide what to hold.
+enum Short {
+    Search(AhoCorasick),
+    Walk(Arc<NFA>),
+}
+
+impl Short {
+    fn try_find(&self, input: &Input<'_>) -> Option<aho_corasick::Match> {
+        // The search mode is tried at build time, so neither fails here.
+        match self {
+            Self::Search(automaton) => automaton.try_find(input.clone()).ok()?,
+            Self::Walk(nfa) => nfa.try_find(input).ok()?,
+        }
+    }
+}
+
+/// Whom a matcher is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// `Redact`: whole texts.
+    Redact,
+    /// The stream filter.
+    Stream,
 }
 
 /// Everything needed to match the patterns of one store.
 pub(crate) struct Matcher {
     pub(crate) patterns: Patterns,
-    short: Option<AhoCorasick>,
+    short: Option<Short>,
     /// The pattern id of each automaton pattern.
     short_ids: Vec<u32>,
     max_short: usize,
@@ -74,7 +104,7 @@ pub(crate) struct Matcher {
 
 impl Matcher {
     /// The matcher for every non-empty value of `store`, or `None` if there is none.
-    pub(crate) fn build(store: &Store) -> Result<Option<Self>, BuildError> {
+    pub(crate) fn build(store: &Store, usage: Use) -> Result<Option<Self>, BuildError> {
         let patterns = Patterns::of(store)?;
         if patterns.count() == 0 {
             return Ok(None);
@@ -103,16 +133,43 @@ impl Matcher {
         let short = if short_ids.is_empty() {
             None
         } else {
-            let automaton = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(short_ids.iter().map(|&p| patterns.bytes(p)))
-                .map_err(|e| BuildError(e.to_string()))?;
+            let short_patterns = short_ids.iter().map(|&p| patterns.bytes(p));
+            let short = match usage {
+                Use::Redact => Short::Search(
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::LeftmostLongest)
+                        .build(short_patterns)
+                        .map_err(|e| BuildError(e.to_string()))?,
+                ),
+                Use::Stream => Short::Walk(Arc::new(
+                    NFA::builder()
+                        .match_kind(MatchKind::LeftmostLongest)
+                        .build(short_patterns)
+                        .map_err(|e| BuildError(e.to_string()))?,
+                )),
+            };
             // The one search mode used below; were it unsupported, fail here, not in a search.
-            automaton
-                .try_find(Input::new(""))
-                .map_err(|e| BuildError(e.to_string()))?;
-            Some(automaton)
+            let unsupported = match &short {
+                Short::Search(a) => a.try_find(Input::new("")).err(),
+                Short::Walk(n) => n.try_find(&Input::new("")).err(),
+            };
+            if let Some(e) = unsupported {
+                return Err(BuildError(e.to_string()));
+            }
+            Some(short)
         };
+        let mut samples = Vec::new();
+        if !members.is_empty() {
+            samples.reserve(patterns.arena.len() / SAMPLE + 1);
+            samples.push(0);
+            let mut h = 0;
+            for chunk in patterns.arena.chunks(SAMPLE) {
+                h = poly.extend(h, chunk);
+                if chunk.len() == SAMPLE {
+                    samples.push(h);
+                }
+            }
+        }
         let group_list = members
             .into_iter()
             .map(|members| {
@@ -125,7 +182,15 @@ impl Matcher {
                         .into_iter()
                         .map(|len| (len, poly.pow(len as usize)))
                         .collect(),
-                    members: members.into_boxed_slice(),
+                    members: members
+                        .into_iter()
+                        .map(|p| {
+                            (
+                                p,
+                                arena_hash(poly, &samples, &patterns.arena, patterns.start(p)),
+                            )
+                        })
+                        .collect(),
                 }
             })
             .collect::<Vec<_>>();
@@ -134,18 +199,6 @@ impl Matcher {
         for &key in groups.keys() {
             let bit = bucket(key, bits);
             bitmap[bit / 64] |= 1 << (bit % 64);
-        }
-        let mut samples = Vec::new();
-        if !group_list.is_empty() {
-            samples.reserve(patterns.arena.len() / SAMPLE + 1);
-            samples.push(0);
-            let mut h = 0;
-            for chunk in patterns.arena.chunks(SAMPLE) {
-                h = poly.extend(h, chunk);
-                if chunk.len() == SAMPLE {
-                    samples.push(h);
-                }
-            }
         }
         Ok(Some(Self {
             key_pow: poly.pow(KEY),
@@ -170,6 +223,15 @@ impl Matcher {
         self.patterns.poly
     }
 
+    /// The trie of the short patterns, when it is also the trie of every head (no pattern is
+    /// long) and the matcher was built for a stream.
+    pub(crate) fn short_trie(&self) -> Option<Arc<NFA>> {
+        match &self.short {
+            Some(Short::Walk(nfa)) if !self.has_long() => Some(Arc::clone(nfa)),
+            _ => None,
+        }
+    }
+
     /// Every distinct byte string a match can begin with, whole: the short patterns and the
     /// keys of the long ones. A stream filter walks a trie of them to decide what to hold.
     pub(crate) fn heads(&self) -> Vec<&[u8]> {
@@ -179,7 +241,7 @@ impl Matcher {
             .group_list
             .iter()
             .flat_map(|g| g.members.iter())
-            .map(|&p| &self.patterns.bytes(p)[..KEY]);
+            .map(|&(p, _)| &self.patterns.bytes(p)[..KEY]);
         short.chain(keys).filter(|h| seen.insert(*h)).collect()
     }
 
@@ -244,9 +306,7 @@ impl Matcher {
     fn next_short(&self, data: &[u8], from: usize, end: usize) -> Option<Hit> {
         let automaton = self.short.as_ref()?;
         // The search mode was tried at build time, so this cannot fail.
-        let hit = automaton
-            .try_find(Input::new(data).range(from..end))
-            .ok()??;
+        let hit = automaton.try_find(&Input::new(data).range(from..end))?;
         Some(Hit {
             start: hit.start(),
             end: hit.end(),
@@ -302,10 +362,10 @@ impl Matcher {
         let members = &self.group_list[g as usize].members;
         let pow = self.poly().pow(len);
         let hash = Poly::window(text.hashes, start, len, pow);
-        while let Some(&p) = members.get(*cursor) {
+        while let Some(&(p, before)) = members.get(*cursor) {
             if self.patterns.len_of(p) > len {
                 let at = self.patterns.start(p);
-                let prefix = Poly::suffix(self.arena_hash(at + len), self.arena_hash(at), pow);
+                let prefix = Poly::suffix(self.arena_hash(at + len), before, pow);
                 if prefix == hash {
                     return true;
                 }
@@ -317,12 +377,14 @@ impl Matcher {
 
     /// The hash of the first `end` bytes of the arena.
     fn arena_hash(&self, end: usize) -> u64 {
-        let sample = end / SAMPLE;
-        self.poly().extend(
-            self.samples[sample],
-            &self.patterns.arena[sample * SAMPLE..end],
-        )
+        arena_hash(self.poly(), &self.samples, &self.patterns.arena, end)
     }
+}
+
+/// The hash of `arena[..end]`, from the sample at or before `end`.
+fn arena_hash(poly: Poly, samples: &[u64], arena: &[u8], end: usize) -> u64 {
+    let sample = end / SAMPLE;
+    poly.extend(samples[sample], &arena[sample * SAMPLE..end])
 }
 
 fn bucket(key: u64, bits: usize) -> usize {

@@ -27,19 +27,22 @@
 //! from the buffer only once they are at least half of it, so holding 1 MiB while bytes arrive
 //! one at a time never copies the megabyte per byte.
 
+use std::sync::Arc;
+
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::noncontiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
-use crate::redact::{BuildError, KEY, Matcher, Text};
+use crate::redact::{BuildError, KEY, Matcher, Text, Use};
 use crate::store::Store;
 
 /// The compiled stream matcher for one store, shared by every stream.
 pub struct StreamMatcher {
     matcher: Option<Matcher>,
     /// A trie of every short form and of the first `KEY` bytes of every long one, walked
-    /// anchored to tell whether a tail may still grow into a match.
-    heads: Option<NFA>,
+    /// anchored to tell whether a tail may still grow into a match (the matcher's own
+    /// automaton when no form is long).
+    heads: Option<Arc<NFA>>,
 }
 
 impl std::fmt::Debug for StreamMatcher {
@@ -54,16 +57,21 @@ impl std::fmt::Debug for StreamMatcher {
 impl StreamMatcher {
     /// Builds the matcher for every non-empty value of `store` and all its forms.
     pub fn build(store: &Store) -> Result<Self, BuildError> {
-        let Some(matcher) = Matcher::build(store)? else {
+        let Some(matcher) = Matcher::build(store, Use::Stream)? else {
             return Ok(Self {
                 matcher: None,
                 heads: None,
             });
         };
-        let heads = NFA::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(matcher.heads())
-            .map_err(|e| BuildError(e.to_string()))?;
+        let heads = match matcher.short_trie() {
+            Some(trie) => trie,
+            None => Arc::new(
+                NFA::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(matcher.heads())
+                    .map_err(|e| BuildError(e.to_string()))?,
+            ),
+        };
         Ok(Self {
             matcher: Some(matcher),
             heads: Some(heads),
