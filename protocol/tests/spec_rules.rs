@@ -34,7 +34,8 @@ fn bundle() -> Bundle<'static> {
 fn labels_are_held_to_128_bytes_and_the_tenant_may_not_be_empty() {
     let long = "t".repeat(128);
     let too_long = "t".repeat(129);
-    let cases: [(&str, fn(&mut Bundle<'static>, Cow<'static, str>)); 3] = [
+    type SetLabel = fn(&mut Bundle<'static>, Cow<'static, str>);
+    let cases: [(&str, SetLabel); 3] = [
         ("tenant", |b, v| b.tenant = v),
         ("environment", |b, v| b.environment = v),
         ("config", |b, v| b.config = Some(v)),

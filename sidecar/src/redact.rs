@@ -1,172 +1,109 @@
 //! The redaction engine: every effective value and its encodings, matched at once.
 //!
-//! One Aho-Corasick automaton (leftmost-longest) over the distinct forms of every non-empty
-//! value; each pattern knows which secrets own it, since two secrets may share a value or a
-//! form. The automaton is built once, on the first `Redact`, not at start-up: it holds every
-//! value in several forms in ordinary memory and costs far more time and memory than the rest
-//! of the sidecar (see the README's figures), which an execution that never redacts should not
-//! pay. Its memory is wiped when freed, by the zeroing allocator. (The launcher's stream filter,
-//! `stream::filter`, builds its own matcher from the same `Patterns`, after start-up, when
+//! The patterns are the distinct forms of every non-empty value (`patterns`: one arena of
+//! bytes, each pattern knowing which secrets own it, since two secrets may share a value or a
+//! form). Matching is leftmost-longest over all of them (`matcher`): patterns of up to 32 bytes
+//! by one Aho-Corasick automaton, longer ones by their first 32 bytes and a polynomial hash of
+//! the rest, confirmed byte by byte (`hash`). Building is linear in the total size of the forms
+//! and matching linear in the text, whatever the values look like (1 MiB of one letter
+//! included); the README gives the figures.
+//!
+//! The matcher is built once, on the first `Redact`, not at start-up: it holds every value in
+//! several forms in ordinary memory, which an execution that never redacts should not pay. Its
+//! arena is wiped when dropped, and every other buffer by the zeroing allocator. (The
+//! launcher's stream filter, `stream::filter`, uses the same matcher, built after start-up when
 //! streams are given.)
 
-use aho_corasick::{AhoCorasick, MatchKind};
-use ax_protocol::encodings::forms;
-use ax_protocol::limits::REDACTION_MARK;
-use zeroize::Zeroize;
+mod hash;
+mod matcher;
+mod patterns;
+
+pub(crate) use matcher::{KEY, Matcher, Text, Use};
 
 use crate::store::Store;
 
 /// The compiled matcher for one store.
 pub struct Redactor {
-    automaton: Option<AhoCorasick>,
-    owners: Owners,
+    matcher: Option<Matcher>,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let patterns = self.matcher.as_ref().map_or(0, |m| m.patterns.owners.len());
         f.debug_struct("Redactor")
-            .field("patterns", &self.owners.len())
+            .field("patterns", &patterns)
             .finish_non_exhaustive()
     }
 }
 
-/// The automaton could not be built (a limit of the matcher, not of the input).
+/// The matcher could not be built (a limit of the matcher, not of the input).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the redaction matcher: {0}")]
 pub struct BuildError(pub(crate) String);
 
-/// The distinct forms of every non-empty value of a store, with the secrets owning each.
-///
-/// Pattern `p` is `distinct[p]`; its owners are `owners[starts[p]..starts[p + 1]]` (store
-/// positions). The pattern strings are wiped when this is dropped; both matchers build their
-/// automaton from it and keep only the owner table.
-pub(crate) struct Patterns {
-    patterns: Vec<(String, u32)>,
-    /// Index into `patterns` of the first entry of each distinct pattern.
-    firsts: Vec<usize>,
-    starts: Vec<u32>,
-    owners: Vec<u32>,
-}
-
-impl Patterns {
-    /// Every form of every non-empty value of `store`.
-    pub(crate) fn of(store: &Store) -> Result<Self, BuildError> {
-        let mut patterns: Vec<(String, u32)> = Vec::new();
-        for (position, secret) in store.iter().enumerate() {
-            if secret.value.is_empty() {
-                continue;
-            }
-            let owner =
-                u32::try_from(position).map_err(|_| BuildError("too many secrets".into()))?;
-            patterns.extend(forms(secret.value).into_iter().map(|form| (form, owner)));
-        }
-        patterns.sort_unstable();
-        patterns.dedup();
-        let mut firsts = Vec::new();
-        let mut starts = Vec::new();
-        let mut owners = Vec::with_capacity(patterns.len());
-        for (index, (pattern, owner)) in patterns.iter().enumerate() {
-            if index == 0 || patterns[index - 1].0 != *pattern {
-                firsts.push(index);
-                starts.push(owners.len() as u32);
-            }
-            owners.push(*owner);
-        }
-        starts.push(owners.len() as u32);
-        Ok(Self {
-            patterns,
-            firsts,
-            starts,
-            owners,
-        })
-    }
-
-    /// The distinct patterns, in pattern-id order.
-    pub(crate) fn distinct(&self) -> impl Iterator<Item = &str> + '_ {
-        self.firsts.iter().map(|&i| self.patterns[i].0.as_str())
-    }
-
-    /// Whether there is nothing to match.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.firsts.is_empty()
-    }
-
-    /// Keeps the owner table and wipes the patterns.
-    pub(crate) fn into_owners(mut self) -> Owners {
-        Owners {
-            starts: std::mem::take(&mut self.starts),
-            owners: std::mem::take(&mut self.owners),
-        }
-    }
-}
-
-impl Drop for Patterns {
-    fn drop(&mut self) {
-        for (pattern, _) in &mut self.patterns {
-            pattern.zeroize();
-        }
-    }
-}
-
-/// Which secrets own each pattern of an automaton.
-#[derive(Debug, Clone)]
-pub(crate) struct Owners {
-    starts: Vec<u32>,
-    owners: Vec<u32>,
-}
-
-impl Owners {
-    /// The store positions of the secrets whose value has pattern `p` as a form.
-    pub(crate) fn of(&self, p: usize) -> &[u32] {
-        &self.owners[self.starts[p] as usize..self.starts[p + 1] as usize]
-    }
-
-    /// Number of distinct patterns.
-    pub(crate) fn len(&self) -> usize {
-        self.starts.len().saturating_sub(1)
-    }
-}
+/// The redacted text would be longer than the caller allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the redacted text would exceed its limit")]
+pub struct OverLimit;
 
 impl Redactor {
     /// Builds the matcher for every non-empty value of `store`.
     pub fn build(store: &Store) -> Result<Self, BuildError> {
-        let patterns = Patterns::of(store)?;
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .build(patterns.distinct())
-                    .map_err(|e| BuildError(e.to_string()))?,
-            )
-        };
         Ok(Self {
-            automaton,
-            owners: patterns.into_owners(),
+            matcher: Matcher::build(store, Use::Redact)?,
         })
     }
 
     /// Appends `text` with every match replaced by `***` to `out`, and returns the store
     /// positions of the secrets found, sorted and each once.
-    pub fn redact_into(&self, text: &str, out: &mut String) -> Vec<usize> {
-        let mut found = Vec::new();
-        let Some(automaton) = &self.automaton else {
+    ///
+    /// # Errors
+    ///
+    /// [`OverLimit`] as soon as `out` would grow past `max_out` bytes: nothing more is
+    /// produced, and `out` keeps what was appended so far (at most `max_out` bytes in all).
+    pub fn redact_into(
+        &self,
+        text: &str,
+        out: &mut String,
+        max_out: usize,
+    ) -> Result<Vec<usize>, OverLimit> {
+        let Some(matcher) = &self.matcher else {
+            if out.len().saturating_add(text.len()) > max_out {
+                return Err(OverLimit);
+            }
             out.push_str(text);
-            return found;
+            return Ok(Vec::new());
         };
-        let mut last = 0;
-        for hit in automaton.find_iter(text) {
-            out.push_str(&text[last..hit.start()]);
-            out.push_str(REDACTION_MARK);
-            last = hit.end();
-            let owners = self.owners.of(hit.pattern().as_usize());
-            found.extend(owners.iter().map(|&o| o as usize));
+        let data = text.as_bytes();
+        let mut hashes = Vec::new();
+        if matcher.has_long() {
+            matcher.poly().push_prefixes(&mut hashes, data);
         }
-        out.push_str(&text[last..]);
+        let mut bytes = std::mem::take(out).into_bytes();
+        let mut found = Vec::new();
+        let end = data.len();
+        let scanned = matcher.scan(
+            Text {
+                data,
+                hashes: &hashes,
+            },
+            0,
+            &mut |_| end,
+            &mut bytes,
+            max_out,
+            &mut found,
+        );
+        // Every pattern is UTF-8, so a match in UTF-8 text starts and ends on character
+        // boundaries and what is written stays UTF-8; the lossy path is never taken.
+        *out = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        scanned?;
+        let mut found: Vec<usize> = found.into_iter().map(|p| p as usize).collect();
         found.sort_unstable();
         found.dedup();
-        found
+        Ok(found)
     }
 }
 
@@ -177,7 +114,7 @@ mod tests {
 
     fn redact(r: &Redactor, text: &str) -> (String, Vec<usize>) {
         let mut out = String::new();
-        let found = r.redact_into(text, &mut out);
+        let found = r.redact_into(text, &mut out, usize::MAX).unwrap();
         (out, found)
     }
 
@@ -213,5 +150,154 @@ mod tests {
         let r = Redactor::build(&s).unwrap();
         assert_eq!(redact(&r, "text"), ("text".to_owned(), vec![]));
         assert!(!format!("{r:?}").contains("text"));
+    }
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("S{i:04}")).collect()
+    }
+
+    /// What `Redact` gave before this matcher: one leftmost-longest automaton over every
+    /// distinct form, whole.
+    pub(crate) fn reference(store: &Store, text: &[u8]) -> (Vec<u8>, Vec<usize>) {
+        use aho_corasick::{AhoCorasick, MatchKind};
+        let mut patterns: Vec<(String, usize)> = Vec::new();
+        for (position, secret) in store.iter().enumerate() {
+            if !secret.value.is_empty() {
+                let forms = ax_protocol::encodings::forms(secret.value);
+                patterns.extend(forms.into_iter().map(|f| (f, position)));
+            }
+        }
+        let mut out = Vec::new();
+        let mut found = Vec::new();
+        if patterns.is_empty() {
+            return (text.to_vec(), found);
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(patterns.iter().map(|(p, _)| p))
+            .unwrap();
+        let mut last = 0;
+        for hit in automaton.find_iter(text) {
+            out.extend_from_slice(&text[last..hit.start()]);
+            out.extend_from_slice(b"***");
+            last = hit.end();
+            let matched = &text[hit.start()..hit.end()];
+            found.extend(
+                patterns
+                    .iter()
+                    .filter(|(p, _)| p.as_bytes() == matched)
+                    .map(|&(_, o)| o),
+            );
+        }
+        out.extend_from_slice(&text[last..]);
+        found.sort_unstable();
+        found.dedup();
+        (out, found)
+    }
+
+    /// Values over a small alphabet (so they share prefixes, repeat, and contain each other),
+    /// some longer than the matcher's key; characters that JSON and percent-encoding escape.
+    pub(crate) fn values() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+        use proptest::prelude::*;
+        let short = proptest::string::string_regex("[ab/]{1,12}").unwrap();
+        let long = proptest::string::string_regex("[ab]{28,80}|a{30,70}b?|[ab\"ü]{20,50}").unwrap();
+        proptest::collection::vec(prop_oneof![short, long], 1..6)
+    }
+
+    /// A text made of pieces of `values`' forms and of the alphabet, so that it holds matches,
+    /// near misses and overlaps.
+    pub(crate) fn text_of(values: &[String], pieces: &[(usize, usize, usize, usize)]) -> String {
+        let mut text = String::new();
+        for &(kind, which, cut, filler) in pieces {
+            let value = &values[which % values.len()];
+            let forms = ax_protocol::encodings::forms(value);
+            let form = &forms[kind % 8];
+            match kind % 3 {
+                0 => text.push_str(form),
+                1 => {
+                    let mut end = cut % (form.len() + 1);
+                    while !form.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.push_str(&form[..end]);
+                }
+                _ => text.push_str(["a", "b", "/", "ab", "aaaa", "%2F", "YWFh"][filler % 7]),
+            }
+        }
+        text
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn matches_exactly_like_one_automaton_over_every_whole_form(
+            values in values(),
+            pieces in proptest::collection::vec(
+                (0usize..24, 0usize..8, 0usize..200, 0usize..7), 0..30),
+        ) {
+            let names = names(values.len());
+            let pairs: Vec<(&str, &str)> =
+                names.iter().map(String::as_str).zip(values.iter().map(String::as_str)).collect();
+            let s = store(&pairs, &[]);
+            let r = Redactor::build(&s).unwrap();
+            let text = text_of(&values, &pieces);
+            let (out, found) = redact(&r, &text);
+            let (expected, expected_found) = reference(&s, text.as_bytes());
+            proptest::prop_assert_eq!(out.as_bytes(), &expected[..], "text {:?}", text);
+            proptest::prop_assert_eq!(found, expected_found);
+        }
+    }
+
+    #[test]
+    fn a_megabyte_of_one_letter_is_matched_only_whole() {
+        let value = "a".repeat(1 << 20);
+        let s = store(&[("BIG", &value), ("SMALL", "token-123")], &[]);
+        let r = Redactor::build(&s).unwrap();
+        let almost = &value[1..];
+        assert_eq!(redact(&r, almost), (almost.to_owned(), vec![]));
+        let text = format!("{value}a token-123 {almost}");
+        let (out, found) = redact(&r, &text);
+        assert_eq!(out, format!("***a *** {almost}"));
+        assert_eq!(found, [0, 1]);
+    }
+
+    #[test]
+    fn tells_apart_many_long_values_sharing_a_long_prefix() {
+        let prefix = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC";
+        let values: Vec<String> = (0..300)
+            .map(|i| format!("{prefix}{}", "x".repeat(i % 7)) + &format!("{i:04}"))
+            .collect();
+        let names = names(values.len());
+        let pairs: Vec<(&str, &str)> = names
+            .iter()
+            .map(String::as_str)
+            .zip(values.iter().map(String::as_str))
+            .collect();
+        let s = store(&pairs, &[]);
+        let r = Redactor::build(&s).unwrap();
+        let text = format!("{} | {} | {prefix}x", values[17], values[299]);
+        let (out, found) = redact(&r, &text);
+        assert_eq!(out, format!("*** | *** | {prefix}x"));
+        assert_eq!(found, [17, 299]);
+        assert_eq!((out.into_bytes(), found), reference(&s, text.as_bytes()));
+    }
+
+    #[test]
+    fn stops_at_the_output_limit_without_producing_more() {
+        let s = store(&[("A", "x")], &[]);
+        let r = Redactor::build(&s).unwrap();
+        let text = "x".repeat(100);
+        let mut out = String::new();
+        assert_eq!(r.redact_into(&text, &mut out, 299), Err(OverLimit));
+        assert!(out.len() <= 299, "wrote {} bytes", out.len());
+        let mut out = String::new();
+        assert_eq!(r.redact_into(&text, &mut out, 300), Ok(vec![0]));
+        assert_eq!(out, "***".repeat(100));
+        let empty = store(&[("E", "")], &[]);
+        let r = Redactor::build(&empty).unwrap();
+        let mut out = String::new();
+        assert_eq!(r.redact_into("abcd", &mut out, 3), Err(OverLimit));
+        assert!(out.is_empty());
     }
 }

@@ -227,7 +227,9 @@ fn gives_what_redact_gives_for_the_whole_text() {
     ];
     for text in texts {
         let mut expected = String::new();
-        let found = redactor.redact_into(text, &mut expected);
+        let found = redactor
+            .redact_into(text, &mut expected, usize::MAX)
+            .unwrap();
         for size in [1, 2, 3, 5, 8, 13, text.len()] {
             let chunks: Vec<&[u8]> = text.as_bytes().chunks(size).collect();
             let mut filter = StreamFilter::new(&m);
@@ -253,4 +255,147 @@ fn a_store_without_values_passes_everything() {
     let (out, names) = run(&s, &m, &[b"any", b" text"]);
     assert_eq!(out, b"any text");
     assert!(names.is_empty());
+}
+
+fn names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("S{i:04}")).collect()
+}
+
+fn store_of(values: &[String]) -> Store {
+    let names = names(values.len());
+    let pairs: Vec<(&str, &str)> = names
+        .iter()
+        .map(String::as_str)
+        .zip(values.iter().map(String::as_str))
+        .collect();
+    store(&pairs)
+}
+
+/// Feeds `text` in pieces of the given sizes (cycled), checking after every feed that nothing
+/// was written ahead of the mask and that what is held could still begin a form; returns the
+/// output and the positions found.
+fn feed_checked(
+    m: &StreamMatcher,
+    forms: &[String],
+    text: &[u8],
+    expected: &[u8],
+    sizes: &[usize],
+) -> (Vec<u8>, Vec<usize>) {
+    let mut filter = StreamFilter::new(m);
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &size in sizes.iter().cycle() {
+        if at >= text.len() {
+            break;
+        }
+        let end = text.len().min(at + size.max(1));
+        filter.feed(&text[at..end], &mut out);
+        at = end;
+        assert!(
+            expected.starts_with(&out),
+            "wrote ahead of the mask after {at} bytes"
+        );
+        let held = &text[at - filter.held()..at];
+        assert!(
+            held.is_empty()
+                || forms
+                    .iter()
+                    .any(|f| f.len() > held.len() && f.as_bytes().starts_with(held)),
+            "holds {} bytes that begin no form",
+            held.len()
+        );
+    }
+    filter.finish(&mut out);
+    (out, filter.found())
+}
+
+fn all_forms(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .filter(|v| !v.is_empty())
+        .flat_map(|v| ax_protocol::encodings::forms(v))
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(150))]
+
+    #[test]
+    fn gives_what_redact_gives_whatever_the_values_texts_and_chunks(
+        values in proptest::collection::vec(
+            proptest::string::string_regex("[ab/]{1,10}|[ab]{28,70}|a{30,60}b?").unwrap(), 1..5),
+        pieces in proptest::collection::vec((0usize..24, 0usize..8, 0usize..100), 0..24),
+        sizes in proptest::collection::vec(1usize..40, 1..8),
+    ) {
+        let mut text = String::new();
+        for &(kind, which, cut) in &pieces {
+            let forms = ax_protocol::encodings::forms(&values[which % values.len()]);
+            let form = &forms[kind % 8];
+            match kind % 3 {
+                0 => text.push_str(form),
+                1 => text.push_str(&form[..cut % (form.len() + 1)]),
+                _ => text.push_str(["a", "b", "/", "aaaa", "%2F", "YWFh"][cut % 6]),
+            }
+        }
+        let s = store_of(&values);
+        let m = StreamMatcher::build(&s).unwrap();
+        let redactor = Redactor::build(&s).unwrap();
+        let mut expected = String::new();
+        let found = redactor.redact_into(&text, &mut expected, usize::MAX).unwrap();
+        let forms = all_forms(&values);
+        let (out, stream_found) =
+            feed_checked(&m, &forms, text.as_bytes(), expected.as_bytes(), &sizes);
+        proptest::prop_assert_eq!(&out[..], expected.as_bytes(), "{:?} in {:?}", text, sizes);
+        proptest::prop_assert_eq!(stream_found, found);
+    }
+}
+
+#[test]
+fn holds_a_megabyte_of_one_letter_fed_one_byte_at_a_time() {
+    let value = "a".repeat(1 << 20);
+    let s = store_of(std::slice::from_ref(&value));
+    let m = StreamMatcher::build(&s).unwrap();
+    let mut filter = StreamFilter::new(&m);
+    let mut out = Vec::new();
+    for _ in 1..value.len() {
+        filter.feed(b"a", &mut out);
+    }
+    assert!(out.is_empty(), "wrote a prefix of the value");
+    assert_eq!(filter.held(), value.len() - 1);
+    filter.feed(b"a", &mut out);
+    filter.feed(b"ab", &mut out);
+    filter.finish(&mut out);
+    assert_eq!(out, b"***ab");
+    assert_eq!(filter.found(), [0]);
+    // A byte short of the value, then something else: everything is written as it was.
+    let mut filter = StreamFilter::new(&m);
+    let mut out = Vec::new();
+    for chunk in value.as_bytes()[1..].chunks(4096) {
+        filter.feed(chunk, &mut out);
+    }
+    filter.feed(b"b", &mut out);
+    assert_eq!(filter.held(), 0);
+    assert_eq!(out.len(), value.len());
+    assert!(filter.found().is_empty());
+}
+
+#[test]
+fn tells_apart_long_values_sharing_a_long_prefix_one_byte_at_a_time() {
+    let prefix = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC";
+    let values: Vec<String> = (0..200)
+        .map(|i| format!("{prefix}{}{i:04}", "x".repeat(i % 5)))
+        .collect();
+    let s = store_of(&values);
+    let m = StreamMatcher::build(&s).unwrap();
+    let redactor = Redactor::build(&s).unwrap();
+    let text = format!("{} {}{} {prefix}xx0", values[3], values[4], values[199]);
+    let mut expected = String::new();
+    let found = redactor
+        .redact_into(&text, &mut expected, usize::MAX)
+        .unwrap();
+    assert_eq!(expected, format!("*** ****** {prefix}xx0"));
+    let forms = all_forms(&values);
+    let (out, stream_found) = feed_checked(&m, &forms, text.as_bytes(), expected.as_bytes(), &[1]);
+    assert_eq!(String::from_utf8(out).unwrap(), expected);
+    assert_eq!(stream_found, found);
 }

@@ -20,22 +20,15 @@ pub(super) fn serve(
     text: &str,
     out: &mut BytesMut,
 ) -> Flow {
-    let max_text = service.limits.max_response_bytes as usize;
-    // Every match is at least one byte of a non-empty value and becomes the three-byte mark,
-    // so the redacted text is at most three times the input: 3 MiB for the largest request,
-    // bounded whatever the values, and checked against the response limit below.
+    let limit = service.limits.max_response_bytes as usize;
+    // The matcher stops as soon as the redacted text would pass the response limit (every
+    // match becomes the three-byte mark, so a text of short values can grow).
     let mut redacted = String::with_capacity(text.len());
-    // merge: the new matcher's `redact_into(text, &mut redacted, max_text)` stops at the limit;
-    // answer TooLarge when it says so, and drop the check after the call.
-    let found = redactor.redact_into(text, &mut redacted);
-    let store = &service.store;
-    service.audit.record(
-        Action::Redact,
-        AuditNames::Many(found.iter().map(|&i| AuditName::Known(i)).collect()),
-        !found.is_empty(),
-        peer,
-    );
-    if redacted.len() > max_text {
+    let Ok(found) = redactor.redact_into(text, &mut redacted, limit) else {
+        // Nothing was answered, but the request is audited like every other.
+        service
+            .audit
+            .record(Action::Redact, AuditNames::Many(Vec::new()), false, peer);
         return error(
             out,
             id,
@@ -43,7 +36,14 @@ pub(super) fn serve(
             messages::RESPONSE_TOO_LARGE,
             Flow::Continue,
         );
-    }
+    };
+    let store = &service.store;
+    service.audit.record(
+        Action::Redact,
+        AuditNames::Many(found.iter().map(|&i| AuditName::Known(i)).collect()),
+        !found.is_empty(),
+        peer,
+    );
     let names = found
         .iter()
         .filter_map(|&i| store.at(i))

@@ -17,33 +17,39 @@
 //! pass through unchanged. At end of stream whatever is held is a prefix of no complete value
 //! and is passed on.
 //!
-//! The matcher is a noncontiguous Aho-Corasick NFA rather than the `AhoCorasick` of `Redact`:
-//! deciding what to hold needs its anchored transitions, which walk the pattern trie and tell
-//! whether a suffix is still a prefix of some pattern. Noncontiguous, because it is the
-//! automaton the builder makes first: every other kind is converted from it, which costs a
-//! third more build time (about 4 ms with 1,000 secrets), and a launcher's short node waits
-//! for that build at its end, while searching a node's output is never the bottleneck. Deciding costs at most one short walk per
-//! position in the last `longest pattern - 1` bytes of a chunk, and nearly every walk ends at its
-//! first byte.
+//! The work per byte fed is constant, whatever the chunking. The filter keeps the prefix hashes
+//! of what it holds, so matching a long form costs what it costs in `Redact`; and whether a
+//! position may still begin a match is decided once for each position that may not (a position
+//! ruled out stays so) and once per feed for the earliest that may: by a walk of at most 32
+//! bytes in a trie of the forms' first 32 bytes while fewer than 32 bytes follow it, and after
+//! that by comparing the hash of what follows with the hash of the same length of each long
+//! form sharing its first 32 bytes, forms already ruled out skipped. Settled bytes are dropped
+//! from the buffer only once they are at least half of it, so holding 1 MiB while bytes arrive
+//! one at a time never copies the megabyte per byte.
+
+use std::sync::Arc;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::noncontiguous::NFA;
-use aho_corasick::{Anchored, Input, MatchKind};
-use ax_protocol::limits::REDACTION_MARK;
+use aho_corasick::{Anchored, MatchKind};
 
-use crate::redact::{BuildError, Owners, Patterns};
+use crate::redact::{BuildError, KEY, Matcher, Text, Use};
 use crate::store::Store;
 
 /// The compiled stream matcher for one store, shared by every stream.
 pub struct StreamMatcher {
-    nfa: Option<NFA>,
-    owners: Owners,
+    matcher: Option<Matcher>,
+    /// A trie of every short form and of the first `KEY` bytes of every long one, walked
+    /// anchored to tell whether a tail may still grow into a match (the matcher's own
+    /// automaton when no form is long).
+    heads: Option<Arc<NFA>>,
 }
 
 impl std::fmt::Debug for StreamMatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let patterns = self.matcher.as_ref().map_or(0, |m| m.patterns.owners.len());
         f.debug_struct("StreamMatcher")
-            .field("patterns", &self.owners.len())
+            .field("patterns", &patterns)
             .finish_non_exhaustive()
     }
 }
@@ -51,25 +57,28 @@ impl std::fmt::Debug for StreamMatcher {
 impl StreamMatcher {
     /// Builds the matcher for every non-empty value of `store` and all its forms.
     pub fn build(store: &Store) -> Result<Self, BuildError> {
-        let patterns = Patterns::of(store)?;
-        let nfa = if patterns.is_empty() {
-            None
-        } else {
-            Some(
+        let Some(matcher) = Matcher::build(store, Use::Stream)? else {
+            return Ok(Self {
+                matcher: None,
+                heads: None,
+            });
+        };
+        let heads = match matcher.short_trie() {
+            Some(trie) => trie,
+            None => Arc::new(
                 NFA::builder()
                     .match_kind(MatchKind::LeftmostLongest)
-                    .build(patterns.distinct())
+                    .build(matcher.heads())
                     .map_err(|e| BuildError(e.to_string()))?,
-            )
+            ),
         };
         Ok(Self {
-            nfa,
-            owners: patterns.into_owners(),
+            matcher: Some(matcher),
+            heads: Some(heads),
         })
     }
 
-    /// Whether `tail` is a proper prefix of some pattern: more bytes could complete a match
-    /// that starts where `tail` starts.
+    /// Whether `tail` (shorter than `KEY`) is a proper prefix of some form.
     fn may_continue(nfa: &NFA, tail: &[u8]) -> bool {
         let Ok(mut sid) = nfa.start_state(Anchored::Yes) else {
             return true;
@@ -82,23 +91,21 @@ impl StreamMatcher {
         }
         (0..=u8::MAX).any(|byte| !nfa.is_dead(nfa.next_state(Anchored::Yes, sid, byte)))
     }
-
-    /// The earliest position at or after `from` where a match could begin that the bytes of
-    /// `data` do not complete; `data.len()` if there is none.
-    fn open_from(nfa: &NFA, data: &[u8], from: usize) -> usize {
-        let window = nfa.max_pattern_len().saturating_sub(1);
-        let first = from.max(data.len().saturating_sub(window));
-        (first..data.len())
-            .find(|&start| Self::may_continue(nfa, &data[start..]))
-            .unwrap_or(data.len())
-    }
 }
 
 /// One stream's state: the bytes held back and the secrets seen so far.
 #[derive(Debug)]
 pub struct StreamFilter<'m> {
     matcher: &'m StreamMatcher,
-    held: Vec<u8>,
+    /// What was read and not yet dropped: `buf[base..]` is held, `buf[..base]` is written.
+    buf: Vec<u8>,
+    /// Prefix hashes of `buf` (`hashes[i]` covers `buf[..i]`; empty without long forms).
+    hashes: Vec<u64>,
+    base: usize,
+    /// No match can begin before this position that bytes to come would complete.
+    closed: usize,
+    /// The position last found open, and how many forms of its group are ruled out.
+    candidate: (usize, usize),
     found: Vec<u32>,
 }
 
@@ -107,7 +114,11 @@ impl<'m> StreamFilter<'m> {
     pub fn new(matcher: &'m StreamMatcher) -> Self {
         Self {
             matcher,
-            held: Vec::new(),
+            buf: Vec::new(),
+            hashes: Vec::new(),
+            base: 0,
+            closed: 0,
+            candidate: (usize::MAX, 0),
             found: Vec::new(),
         }
     }
@@ -115,27 +126,62 @@ impl<'m> StreamFilter<'m> {
     /// Takes the next bytes of the stream and appends to `out` every byte that can no longer
     /// be part of a match (with matches replaced by `***`); keeps the rest.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        if self.held.is_empty() {
-            let cut = scan(self.matcher, &mut self.found, chunk, false, out);
-            self.held.extend_from_slice(&chunk[cut..]);
-        } else {
-            let mut data = std::mem::take(&mut self.held);
-            data.extend_from_slice(chunk);
-            let cut = scan(self.matcher, &mut self.found, &data, false, out);
-            data.drain(..cut);
-            self.held = data;
+        let (Some(matcher), Some(heads)) = (&self.matcher.matcher, &self.matcher.heads) else {
+            out.extend_from_slice(chunk);
+            return;
+        };
+        self.buf.extend_from_slice(chunk);
+        if matcher.has_long() {
+            matcher.poly().push_prefixes(&mut self.hashes, chunk);
         }
+        let text = Text {
+            data: &self.buf,
+            hashes: &self.hashes,
+        };
+        let (closed, candidate) = (&mut self.closed, &mut self.candidate);
+        let mut open = |from: usize| {
+            let mut start = from.max(*closed);
+            while start < text.data.len() && !is_open(matcher, heads, text, start, candidate) {
+                start += 1;
+            }
+            *closed = start;
+            start
+        };
+        // Without an output limit the scan cannot fail; were it to, everything stays held
+        // rather than being written unmasked.
+        if let Ok(cut) = matcher.scan(text, self.base, &mut open, out, usize::MAX, &mut self.found)
+        {
+            self.base = cut;
+        }
+        self.compact();
+        self.shorten_found();
     }
 
     /// The stream ended: appends what was held, masked where it holds a whole match.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        let data = std::mem::take(&mut self.held);
-        scan(self.matcher, &mut self.found, &data, true, out);
+        if let Some(matcher) = &self.matcher.matcher {
+            let text = Text {
+                data: &self.buf,
+                hashes: &self.hashes,
+            };
+            let end = self.buf.len();
+            if let Ok(cut) = matcher.scan(
+                text,
+                self.base,
+                &mut |_| end,
+                out,
+                usize::MAX,
+                &mut self.found,
+            ) {
+                self.base = cut;
+            }
+        }
+        self.compact();
     }
 
     /// How many bytes are held back now.
     pub fn held(&self) -> usize {
-        self.held.len()
+        self.buf.len() - self.base
     }
 
     /// The store positions of the secrets seen so far, sorted and each once.
@@ -145,53 +191,52 @@ impl<'m> StreamFilter<'m> {
         found.dedup();
         found
     }
+
+    /// Drops what was written once it is at least half the buffer, so each byte is moved at
+    /// most once on average.
+    fn compact(&mut self) {
+        if self.base == 0 || self.base * 2 < self.buf.len() {
+            return;
+        }
+        let base = self.base;
+        self.buf.drain(..base);
+        if !self.hashes.is_empty() {
+            self.hashes.drain(..base);
+        }
+        self.closed = self.closed.saturating_sub(base);
+        self.candidate = match self.candidate.0.checked_sub(base) {
+            Some(at) => (at, self.candidate.1),
+            None => (usize::MAX, 0),
+        };
+        self.base = 0;
+    }
+
+    /// A stream may print the same value a million times: keep the list of owners short.
+    fn shorten_found(&mut self) {
+        if self.found.len() > 4096 {
+            self.found.sort_unstable();
+            self.found.dedup();
+        }
+    }
 }
 
-/// Appends the settled part of `data` to `out`, masked, and returns where the unsettled part
-/// starts (`data.len()` at end of stream).
-fn scan(
-    matcher: &StreamMatcher,
-    found: &mut Vec<u32>,
-    data: &[u8],
-    eof: bool,
-    out: &mut Vec<u8>,
-) -> usize {
-    let Some(nfa) = &matcher.nfa else {
-        out.extend_from_slice(data);
-        return data.len();
-    };
-    let open = |from| {
-        if eof {
-            data.len()
-        } else {
-            StreamMatcher::open_from(nfa, data, from)
-        }
-    };
-    let mut last = 0;
-    let mut cut = open(0);
-    // An unanchored search is always supported by this NFA; if it ever were not, everything
-    // is held rather than written unmasked.
-    let Ok(hits) = nfa.try_find_iter(Input::new(data)) else {
-        return 0;
-    };
-    for hit in hits {
-        // A match that starts where a longer one may still begin is not settled yet.
-        if hit.start() >= cut {
-            break;
-        }
-        out.extend_from_slice(&data[last..hit.start()]);
-        out.extend_from_slice(REDACTION_MARK.as_bytes());
-        last = hit.end();
-        found.extend_from_slice(matcher.owners.of(hit.pattern().as_usize()));
-        if cut < last {
-            cut = open(last);
-        }
+/// Whether a match could begin at `start` that the bytes of `text` do not complete.
+fn is_open(
+    matcher: &Matcher,
+    heads: &NFA,
+    text: Text<'_>,
+    start: usize,
+    candidate: &mut (usize, usize),
+) -> bool {
+    let tail = &text.data[start..];
+    if tail.len() < KEY {
+        return StreamMatcher::may_continue(heads, tail);
     }
-    out.extend_from_slice(&data[last..cut]);
-    // A stream may print the same value a million times: keep the list of owners short.
-    if found.len() > 4096 {
-        found.sort_unstable();
-        found.dedup();
+    if !matcher.has_long() {
+        return false;
     }
-    cut
+    if candidate.0 != start {
+        *candidate = (start, 0);
+    }
+    matcher.extends(text, start, &mut candidate.1)
 }
