@@ -399,3 +399,18 @@ fn tells_apart_long_values_sharing_a_long_prefix_one_byte_at_a_time() {
     assert_eq!(String::from_utf8(out).unwrap(), expected);
     assert_eq!(stream_found, found);
 }
+
+#[test]
+fn debug_shows_how_much_is_held_never_the_bytes() {
+    let s = store(&[("KEY", VALUE)]);
+    let m = StreamMatcher::build(&s).unwrap();
+    let mut filter = StreamFilter::new(&m);
+    let mut out = Vec::new();
+    filter.feed(b"key=sk-test-12345", &mut out);
+    let shown = format!("{filter:?} {m:?}");
+    assert!(shown.contains("held: 13"), "{shown}");
+    assert!(
+        !shown.contains("sk-") && !shown.contains("115, 107"),
+        "{shown}"
+    );
+}

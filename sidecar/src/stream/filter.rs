@@ -94,7 +94,6 @@ impl StreamMatcher {
 }
 
 /// One stream's state: the bytes held back and the secrets seen so far.
-#[derive(Debug)]
 pub struct StreamFilter<'m> {
     matcher: &'m StreamMatcher,
     /// What was read and not yet dropped: `buf[base..]` is held, `buf[..base]` is written.
@@ -107,6 +106,16 @@ pub struct StreamFilter<'m> {
     /// The position last found open, and how many forms of its group are ruled out.
     candidate: (usize, usize),
     found: Vec<u32>,
+}
+
+/// Held bytes may be the start of a secret: `Debug` shows how many, never which.
+impl std::fmt::Debug for StreamFilter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamFilter")
+            .field("held", &self.held())
+            .field("found", &self.found.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'m> StreamFilter<'m> {
