@@ -1,4 +1,4 @@
-//! Process hardening of the real running binary, read from `/proc/<pid>` (DESIGN §6): locked
+//! Process hardening of the real running binary, read from `/proc/<pid>` (`sidecar/ARCHITECTURE.md`): locked
 //! memory, no core files, the arena locked, do-not-dump and read-only, the process undumpable,
 //! and a private socket in a private directory.
 

@@ -57,6 +57,8 @@ class FakeSidecar:
         self.listener.listen(8)
         self.script = script
         self.connections = 0
+        self.closed = 0
+        self._closing = threading.Condition()
         self.requests: List[Request] = []
         self.failures: List[BaseException] = []
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -77,6 +79,15 @@ class FakeSidecar:
                 self.failures.append(e)
             finally:
                 peer.close()
+                with self._closing:
+                    self.closed += 1
+                    self._closing.notify_all()
+
+    def wait_closed(self, count: int, timeout: float = 10.0) -> None:
+        """Waits until the fake has closed ``count`` connections (its end, after the script)."""
+        with self._closing:
+            if not self._closing.wait_for(lambda: self.closed >= count, timeout):
+                raise AssertionError(f"{self.closed} of {count} connections closed in {timeout}s")
 
     def close(self) -> None:
         self.listener.shutdown(socket.SHUT_RDWR)

@@ -80,7 +80,7 @@ pub trait Secrets: Send + Sync + fmt::Debug {
         match self.try_get(name) {
             Ok(Some(value)) => (value, true),
             Ok(None) => (String::new(), false),
-            // The call shape of DESIGN §7 has no room for an error, and a transport failure
+            // The call shape every shim shares, `(value, found)`, has no room for an error, and a transport failure
             // must not pass for "not found": panicking is the Rust form of Python's raise.
             #[allow(clippy::panic)]
             Err(error) => panic!("{error} {GET_PANIC_HINT}"),
