@@ -10,7 +10,7 @@ pub const REQUEST_TOO_LARGE: &str = "request frame over the limit; closing the c
 /// `TooLarge`: the answer would exceed the response limit.
 pub const RESPONSE_TOO_LARGE: &str = "the response would exceed the response size limit";
 /// `UnsupportedVersion`.
-pub const UNSUPPORTED_VERSION: &str = "unsupported protocol version; this sidecar speaks 1";
+pub const UNSUPPORTED_VERSION: &str = "unsupported protocol version; this sidecar speaks 2";
 /// `Unauthorized`: wrong or missing token.
 pub const BAD_TOKEN: &str = "client token missing or wrong";
 /// `Unauthorized`: the peer's uid is not on the allow-list.
