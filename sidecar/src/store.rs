@@ -82,6 +82,9 @@ impl std::fmt::Debug for Store {
 }
 
 /// One effective secret, borrowed from the store.
+///
+/// Deliberately nothing here says whether the value is an override: node code must not be able
+/// to tell (PROTOCOL §8.2), so no request handler can even see it.
 #[derive(Clone, Copy)]
 pub struct SecretRef<'s> {
     /// The secret's name.
@@ -92,8 +95,6 @@ pub struct SecretRef<'s> {
     pub version: u32,
     /// Unix seconds of the last change.
     pub updated_at: u64,
-    // Deliberately nothing saying whether the value is an override: node code must not be able
-    // to tell (PROTOCOL §8.2), so nothing served can carry it.
 }
 
 impl Store {
