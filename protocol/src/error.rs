@@ -23,11 +23,11 @@ pub enum WireError {
     UnexpectedEnd,
     /// Bytes remain in the frame body after the message.
     TrailingBytes,
-    /// An enum index (request kind, response kind, error code, source) this version does not define.
+    /// An enum index (request kind, response kind, error code) this version does not define.
     UnknownVariant,
     /// A string is not valid UTF-8.
     InvalidUtf8,
-    /// An `Option` tag other than `0x00` or `0x01`. (v1 messages have no `bool`; postcard
+    /// An `Option` tag other than `0x00` or `0x01`. (the messages have no `bool`; postcard
     /// encodes this tag exactly as it would a `bool`, so this is also the "bad bool" case.)
     InvalidOptionTag,
     /// A varint longer than its type allows, or whose value overflows the type.

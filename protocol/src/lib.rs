@@ -31,7 +31,7 @@
 //! # Layout
 //!
 //! - [`limits`]: every size limit and protocol constant, in one place.
-//! - [`message`]: the v1 request and response types, with their postcard encoding.
+//! - [`message`]: the v2 request and response types, with their postcard encoding.
 //! - [`frame`]: length-prefixed framing and the strict message decoder (pure functions).
 //! - [`blocking`]: framing over `std::io::Read`/`Write`, for blocking clients.
 //! - `codec` (feature `codec`): the same framing as a tokio-util `Decoder`/`Encoder`.
@@ -56,7 +56,5 @@ pub mod secret;
 pub mod template;
 
 pub use error::WireError;
-pub use message::{
-    ErrorCode, Request, RequestBody, Response, ResponseBody, SecretInfo, SecretSource,
-};
+pub use message::{ErrorCode, Request, RequestBody, Response, ResponseBody, SecretInfo};
 pub use secret::SecretText;

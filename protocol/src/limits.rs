@@ -4,7 +4,10 @@
 //! *smaller* frame limits, never larger ones than a peer was written for.
 
 /// The protocol version this crate speaks, sent in both `Hello` messages.
-pub const PROTOCOL_VERSION: u16 = 1;
+///
+/// 2 since `SecretInfo` lost its `source` field; a peer speaking 1 is refused, because the two
+/// versions encode a `List` answer differently.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Bytes in the big-endian length prefix of every frame.
 pub const FRAME_HEADER_LEN: usize = 4;

@@ -1,4 +1,4 @@
-//! The v1 messages.
+//! The v2 messages.
 //!
 //! Each type derives serde and is encoded with postcard 1.x; `PROTOCOL.md` spells out the bytes.
 //! Enum variant order is the wire format (a variant's index is its tag): append, never reorder,
@@ -129,6 +129,10 @@ pub enum ResponseBody<'a> {
 }
 
 /// Metadata of one secret. Names and timestamps are not secret; values never appear here.
+///
+/// Nothing here says whether the effective value is the tenant's or a flow config's override
+/// (protocol v1 had a `source` field): node code must not be able to tell the two apart; only
+/// operators see overrides, in the console.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretInfo<'a> {
     /// The secret's name.
@@ -138,20 +142,9 @@ pub struct SecretInfo<'a> {
     pub version: u32,
     /// When the value was last set, in seconds since the Unix epoch (UTC).
     pub updated_at: u64,
-    /// Whether the value comes from the tenant or from the flow config's overrides.
-    pub source: SecretSource,
 }
 
-/// Where a secret's effective value comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SecretSource {
-    /// Tag 0. The tenant's registered secret.
-    Tenant,
-    /// Tag 1. An override carried by the flow config the execution was invoked with.
-    Override,
-}
-
-/// Why a request was refused. A closed set for protocol v1: a new code is a new version.
+/// Why a request was refused. A closed set for this protocol version: a new code is a new version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ErrorCode {
     /// Tag 0. The frame or message was malformed; the connection is closed.
@@ -290,7 +283,6 @@ impl Response<'_> {
                         name: Cow::Owned(s.name.into_owned()),
                         version: s.version,
                         updated_at: s.updated_at,
-                        source: s.source,
                     })
                     .collect(),
             },

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use ax_protocol::frame::{decode_request, decode_response, split_frame, to_frame};
 use ax_protocol::limits::{FRAME_HEADER_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
-use ax_protocol::{ErrorCode, RequestBody, ResponseBody, SecretSource, WireError};
+use ax_protocol::{ErrorCode, RequestBody, ResponseBody, WireError};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -40,13 +40,10 @@ fn strategies_generate_every_variant_code_and_source() {
         seen.insert(match &response.body {
             ResponseBody::Secret { value: None } => "Secret None".to_owned(),
             ResponseBody::Error { code, .. } => format!("Error {}", code.name()),
-            ResponseBody::List { secrets } => match secrets.first().map(|s| s.source) {
-                Some(SecretSource::Tenant) => "List Tenant".to_owned(),
-                Some(SecretSource::Override) => "List Override".to_owned(),
-                None => "List empty".to_owned(),
-            },
+            ResponseBody::List { secrets } if secrets.is_empty() => "List empty".to_owned(),
             ResponseBody::Hello { .. }
             | ResponseBody::Secret { value: Some(_) }
+            | ResponseBody::List { .. }
             | ResponseBody::Rendered { .. }
             | ResponseBody::Redacted { .. }
             | ResponseBody::Pong => format!("response {}", response.body.kind()),
@@ -61,9 +58,8 @@ fn strategies_generate_every_variant_code_and_source() {
         "request Redact",
         "request Ping",
         "Secret None",
-        "List Tenant",
-        "List Override",
         "List empty",
+        "response List",
         "response Hello",
         "response Secret",
         "response Rendered",

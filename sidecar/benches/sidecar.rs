@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use ax_protocol::blocking::{read_frame, write_frame};
 use ax_protocol::frame::decode_response;
-use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
+use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION};
 use ax_protocol::{Request, RequestBody, Response, ResponseBody};
 use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
 use nix::unistd::Pid;
@@ -105,7 +105,7 @@ impl Client {
             value_len: value(TARGET).len(),
         };
         let hello = RequestBody::Hello {
-            version: 1,
+            version: PROTOCOL_VERSION,
             client: Cow::Borrowed("bench/0.1"),
             token: None,
         };

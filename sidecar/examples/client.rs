@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use ax_protocol::blocking::{read_frame, write_frame};
 use ax_protocol::frame::decode_response;
-use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
+use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION};
 use ax_protocol::{Request, RequestBody, ResponseBody, SecretText};
 
 fn main() -> ExitCode {
@@ -55,7 +55,7 @@ fn run(socket: &str, body: RequestBody<'_>) -> Result<(), Box<dyn std::error::Er
     let mut stream = UnixStream::connect(socket).map_err(|e| format!("connect {socket}: {e}"))?;
     let token = std::env::var("AX_SECRETS_TOKEN").ok();
     let hello = RequestBody::Hello {
-        version: 1,
+        version: PROTOCOL_VERSION,
         client: Cow::Borrowed("example-client/0.1"),
         token: token.as_deref().map(SecretText::borrowed),
     };
@@ -93,10 +93,7 @@ fn print(body: ResponseBody<'_>) -> Result<(), String> {
         }
         ResponseBody::List { secrets } => {
             for s in secrets {
-                println!(
-                    "{:<24} v{:<4} updated {:<12} {:?}",
-                    s.name, s.version, s.updated_at, s.source
-                );
+                println!("{:<24} v{:<4} updated {}", s.name, s.version, s.updated_at);
             }
         }
         ResponseBody::Rendered { text, missing } => {

@@ -12,7 +12,7 @@ pub const RESPONSE_TOO_LARGE: &str = "the response would exceed the response siz
 /// `BadRequest`: a `Hello` whose `client` is longer than the protocol allows.
 pub const CLIENT_TOO_LONG: &str = "Hello.client is longer than 256 bytes; closing the connection";
 /// `UnsupportedVersion`.
-pub const UNSUPPORTED_VERSION: &str = "unsupported protocol version; this sidecar speaks 1";
+pub const UNSUPPORTED_VERSION: &str = "unsupported protocol version; this sidecar speaks 2";
 /// `Unauthorized`: wrong or missing token.
 pub const BAD_TOKEN: &str = "client token missing or wrong";
 /// `Unauthorized`: the peer's uid is not on the allow-list.

@@ -8,7 +8,6 @@
 
 use std::ops::Range;
 
-use ax_protocol::SecretSource;
 use ax_protocol::bundle::{Bundle, BundleError, BundleSecret};
 
 use crate::arena::{ArenaError, LockedArena};
@@ -34,7 +33,6 @@ struct Entry {
     value: Span,
     version: u32,
     updated_at: u64,
-    source: SecretSource,
 }
 
 /// What the bundle says about the execution; none of it is secret.
@@ -84,6 +82,9 @@ impl std::fmt::Debug for Store {
 }
 
 /// One effective secret, borrowed from the store.
+///
+/// Deliberately nothing here says whether the value is an override: node code must not be able
+/// to tell (PROTOCOL §8.2), so no request handler can even see it.
 #[derive(Clone, Copy)]
 pub struct SecretRef<'s> {
     /// The secret's name.
@@ -94,8 +95,6 @@ pub struct SecretRef<'s> {
     pub version: u32,
     /// Unix seconds of the last change.
     pub updated_at: u64,
-    /// Tenant secret or config override.
-    pub source: SecretSource,
 }
 
 impl Store {
@@ -112,20 +111,19 @@ impl Store {
             let bundle = open(region)?;
             let span = |s: &str| span_of(s, base, len).ok_or(StoreError::NotInArena);
             let mut entries = Vec::with_capacity(bundle.secrets.len() + bundle.overrides.len());
-            let mut push = |list: &[BundleSecret<'_>], source| -> Result<(), StoreError> {
+            let mut push = |list: &[BundleSecret<'_>]| -> Result<(), StoreError> {
                 for secret in list {
                     entries.push(Entry {
                         name: span(&secret.name)?,
                         value: span(secret.value.expose())?,
                         version: secret.version,
                         updated_at: secret.updated_at,
-                        source,
                     });
                 }
                 Ok(())
             };
-            push(&bundle.secrets, SecretSource::Tenant)?;
-            push(&bundle.overrides, SecretSource::Override)?;
+            push(&bundle.secrets)?;
+            push(&bundle.overrides)?;
             let info = ExecutionInfo {
                 execution_id: bundle.execution_id.to_string(),
                 tenant: bundle.tenant.to_string(),
@@ -136,13 +134,10 @@ impl Store {
             let overrides = bundle.overrides.len();
             drop(bundle);
             let region = arena.as_slice();
-            // Tenant sorts before Override for the same name, so after the stable sort the
-            // override of a name is the last of its run.
-            entries.sort_by(|a, b| {
-                region[a.name.range()]
-                    .cmp(&region[b.name.range()])
-                    .then((a.source as u8).cmp(&(b.source as u8)))
-            });
+            // Tenant secrets were pushed before overrides and neither list repeats a name (the
+            // bundle checks that), so after this stable sort the override of a name is the last
+            // of its run.
+            entries.sort_by(|a, b| region[a.name.range()].cmp(&region[b.name.range()]));
             let mut shadowed = Vec::new();
             entries.dedup_by(|later, earlier| {
                 let same = region[later.name.range()] == region[earlier.name.range()];
@@ -232,7 +227,6 @@ impl Store {
             value: self.str_at(entry.value),
             version: entry.version,
             updated_at: entry.updated_at,
-            source: entry.source,
         }
     }
 
@@ -327,8 +321,7 @@ pub(crate) mod tests {
         );
         let api = s.get("API").unwrap();
         assert_eq!(api.value, "override-value");
-        assert_eq!(api.source, SecretSource::Override);
-        assert_eq!(s.get("OTHER").unwrap().source, SecretSource::Tenant);
+        assert_eq!(s.get("OTHER").unwrap().value, "x");
         assert_eq!(s.get("ONLY_OVERRIDE").unwrap().value, "o");
         assert_eq!(s.len(), 3);
         assert_eq!(s.override_count(), 2);

@@ -15,7 +15,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use ax_protocol::frame::{decode_request, to_frame};
-use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_VALUE_LEN};
+use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_VALUE_LEN, PROTOCOL_VERSION};
 use ax_protocol::{ErrorCode, Request, RequestBody, ResponseBody, SecretText};
 use support::{Client, Fixture, OVERRIDES, PATIENCE, SECRETS, Sidecar, bundle, frame, vm_rss_kib};
 
@@ -409,7 +409,13 @@ fn answers_random_garbage_and_stays_up() {
         };
         assert_eq!(response.id, request.id, "{what}: {response:?}");
         let closing = match (greet, &request.body) {
-            (false, RequestBody::Hello { version: 1, .. }) => {
+            (
+                false,
+                RequestBody::Hello {
+                    version: PROTOCOL_VERSION,
+                    ..
+                },
+            ) => {
                 assert!(
                     matches!(response.body, ResponseBody::Hello { .. }),
                     "{what}"
@@ -490,7 +496,7 @@ fn refuses_a_request_before_hello_and_answers_nothing_after() {
     ] {
         let mut bytes = request_frame(5, body);
         // Pipelined after the refused request: must never be answered.
-        bytes.extend(hello_frame(6, 1, None));
+        bytes.extend(hello_frame(6, PROTOCOL_VERSION, None));
         bytes.extend(request_frame(7, RequestBody::Ping));
         expect_refusal(&sidecar, false, &bytes, 5, ErrorCode::HandshakeRequired);
     }
@@ -501,7 +507,7 @@ fn refuses_a_request_before_hello_and_answers_nothing_after() {
 fn refuses_a_second_hello() {
     let fixture = Fixture::standard();
     let sidecar = Sidecar::start(&fixture, &[]);
-    let mut bytes = hello_frame(2, 1, None);
+    let mut bytes = hello_frame(2, PROTOCOL_VERSION, None);
     bytes.extend(request_frame(3, RequestBody::Ping));
     expect_refusal(&sidecar, true, &bytes, 2, ErrorCode::HandshakeRequired);
     assert_still_serves(&sidecar);
@@ -525,7 +531,7 @@ fn refuses_a_wrong_or_missing_token_and_accepts_the_right_one() {
         Some("S3CRET-TOKEN"),
     ] {
         let mut client = Client::connect(&sidecar.socket);
-        let mut bytes = hello_frame(1, 1, token);
+        let mut bytes = hello_frame(1, PROTOCOL_VERSION, token);
         bytes.extend(request_frame(
             2,
             RequestBody::Get {
@@ -562,7 +568,7 @@ fn refuses_a_wrong_or_missing_token_and_accepts_the_right_one() {
 fn refuses_an_unsupported_version() {
     let fixture = Fixture::standard();
     let sidecar = Sidecar::start(&fixture, &[]);
-    for version in [0, 2, u16::MAX] {
+    for version in [0, PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1, u16::MAX] {
         let mut bytes = hello_frame(1, version, None);
         bytes.extend(request_frame(2, RequestBody::Ping));
         expect_refusal(&sidecar, false, &bytes, 1, ErrorCode::UnsupportedVersion);
@@ -586,7 +592,7 @@ fn refuses_a_peer_whose_uid_is_not_allowed() {
 
     // ...and a client that talks first is refused the same way, with nothing served.
     let mut eager = Client::connect(&sidecar.socket);
-    let mut bytes = hello_frame(1, 1, None);
+    let mut bytes = hello_frame(1, PROTOCOL_VERSION, None);
     bytes.extend(request_frame(
         2,
         RequestBody::Get {
@@ -627,7 +633,10 @@ fn refuses_a_connection_over_the_limit_with_busy() {
         );
         attempts += 1;
         let mut client = Client::connect(&sidecar.socket);
-        if client.try_send_raw(&hello_frame(1, 1, None)).is_err() {
+        if client
+            .try_send_raw(&hello_frame(1, PROTOCOL_VERSION, None))
+            .is_err()
+        {
             continue;
         }
         match client.read() {

@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 use std::time::Instant;
 
 use ax_protocol::frame::to_frame;
-use ax_protocol::limits::MAX_REQUEST_FRAME;
+use ax_protocol::limits::{MAX_REQUEST_FRAME, PROTOCOL_VERSION};
 use ax_protocol::{ErrorCode, Request, RequestBody};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use support::*;
@@ -44,7 +44,7 @@ fn a_busy_refusal_is_still_read_after_the_hello_write_failed() {
     let hello = Request {
         id: 1,
         body: RequestBody::Hello {
-            version: 1,
+            version: PROTOCOL_VERSION,
             client: Cow::Borrowed("test/0.1"),
             token: None,
         },

@@ -17,7 +17,7 @@ use std::net::Shutdown;
 use std::path::Path;
 
 use ax_protocol::frame::to_frame;
-use ax_protocol::limits::MAX_REQUEST_FRAME;
+use ax_protocol::limits::{MAX_REQUEST_FRAME, PROTOCOL_VERSION};
 use ax_protocol::{ErrorCode, Request, RequestBody, ResponseBody, SecretText};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -301,7 +301,7 @@ fn serve_every_request_kind(socket: &Path, secrets: &Secrets) {
     // A second Hello closes the connection.
     client.send(&Request {
         id: 1,
-        body: hello_body(1, Some(&secrets.token)),
+        body: hello_body(PROTOCOL_VERSION, Some(&secrets.token)),
     });
     expect_error(&mut client, ErrorCode::HandshakeRequired);
 }
@@ -315,19 +315,19 @@ fn refuse_every_bad_client(socket: &Path, secrets: &Secrets) {
     let mut client = Client::connect(socket);
     client.send(&Request {
         id: 1,
-        body: hello_body(1, Some(value)),
+        body: hello_body(PROTOCOL_VERSION, Some(value)),
     });
     expect_error(&mut client, ErrorCode::Unauthorized);
     let mut client = Client::connect(socket);
     client.send(&Request {
         id: 1,
-        body: hello_body(1, None),
+        body: hello_body(PROTOCOL_VERSION, None),
     });
     expect_error(&mut client, ErrorCode::Unauthorized);
     let mut client = Client::connect(socket);
     client.send(&Request {
         id: 1,
-        body: hello_body(2, Some(&secrets.token)),
+        body: hello_body(PROTOCOL_VERSION + 1, Some(&secrets.token)),
     });
     expect_error(&mut client, ErrorCode::UnsupportedVersion);
 

@@ -15,11 +15,10 @@ mod support;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use ax_protocol::bundle::Bundle;
 use ax_protocol::frame::{decode_response, to_frame};
-use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_VALUE_LEN};
-use ax_protocol::{
-    ErrorCode, Request, RequestBody, Response, ResponseBody, SecretSource, SecretText,
-};
+use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_VALUE_LEN, PROTOCOL_VERSION};
+use ax_protocol::{ErrorCode, Request, RequestBody, Response, ResponseBody, SecretText};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use support::{Client, Fixture, OVERRIDES, SECRETS, Sidecar, bundle};
@@ -106,11 +105,39 @@ fn answers_hello_with_version_sidecar_and_execution_id() {
     assert_eq!(
         answer.body,
         ResponseBody::Hello {
-            version: 1,
+            version: 2,
             sidecar: Cow::Owned(format!("ax-sidecar/{}", env!("CARGO_PKG_VERSION"))),
             execution_id: Cow::Borrowed("exec-test-1"),
         }
     );
+}
+
+#[test]
+fn refuses_a_version_1_hello_naming_the_version_it_speaks() {
+    let fixture = Fixture::standard();
+    let sidecar = Sidecar::start(&fixture, &[]);
+    let mut client = Client::connect(&sidecar.socket);
+    client.send(&Request {
+        id: 3,
+        body: RequestBody::Hello {
+            version: 1,
+            client: Cow::Borrowed("old-shim/0.1"),
+            token: None,
+        },
+    });
+    let answer = client.read().expect("an answer to the v1 Hello");
+    assert_eq!(answer.id, 3);
+    match answer.body {
+        ResponseBody::Error { code, message } => {
+            assert_eq!(code, ErrorCode::UnsupportedVersion);
+            assert!(
+                message.ends_with(&format!("speaks {PROTOCOL_VERSION}")),
+                "the message names the version spoken: {message:?}"
+            );
+        }
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+    client.expect_closed();
 }
 
 #[test]
@@ -209,16 +236,9 @@ fn lists_every_secret_sorted_with_metadata_and_no_value() {
 
     let source = bundle(SECRETS, OVERRIDES);
     let mut expected = BTreeMap::new();
-    for (list, kind) in [
-        (&source.secrets, SecretSource::Tenant),
-        (&source.overrides, SecretSource::Override),
-    ] {
-        for secret in list {
-            expected.insert(
-                secret.name.to_string(),
-                (secret.version, secret.updated_at, kind),
-            );
-        }
+    // Overrides last, so that an override's metadata replaces its tenant secret's.
+    for secret in source.secrets.iter().chain(&source.overrides) {
+        expected.insert(secret.name.to_string(), (secret.version, secret.updated_at));
     }
 
     client.send(&Request {
@@ -239,7 +259,7 @@ fn lists_every_secret_sorted_with_metadata_and_no_value() {
     };
     let got: Vec<_> = secrets
         .iter()
-        .map(|s| (s.name.to_string(), (s.version, s.updated_at, s.source)))
+        .map(|s| (s.name.to_string(), (s.version, s.updated_at)))
         .collect();
     let want: Vec<_> = expected.into_iter().collect();
     assert_eq!(got, want);
@@ -254,7 +274,68 @@ fn lists_every_secret_sorted_with_metadata_and_no_value() {
             "WEBHOOK_TOKEN"
         ]
     );
-    assert_eq!(got[4].1.2, SecretSource::Override);
+    // The tenant's WEBHOOK_TOKEN is version 5; the override that replaces it is version 1.
+    assert_eq!(got[4].1, (1, 1_700_000_000));
+}
+
+/// The `List` response body and every `Get` answer of `bundle`, as raw bytes.
+fn list_and_gets(bundle: &Bundle<'_>, names: &[&str]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let fixture = Fixture::with_bundle(bundle);
+    let sidecar = Sidecar::start(&fixture, &[]);
+    let mut client = sidecar.client();
+    client.send(&Request {
+        id: 9,
+        body: RequestBody::List,
+    });
+    let list = client.read_body().expect("a List response");
+    let gets = names
+        .iter()
+        .map(|name| {
+            client.send(&Request {
+                id: 10,
+                body: RequestBody::Get {
+                    name: Cow::Borrowed(name),
+                },
+            });
+            client.read_body().expect("a Secret response")
+        })
+        .collect();
+    (list, gets)
+}
+
+#[test]
+fn node_code_cannot_tell_an_override_from_a_tenant_value() {
+    // One override replaces a tenant secret, the other adds a name of its own.
+    let overridden = bundle(
+        SECRETS,
+        &[
+            ("WEBHOOK_TOKEN", "whk_override_0001"),
+            ("ZZ_ONLY_OVERRIDE", "zz-override-value"),
+        ],
+    );
+    // The same effective secrets (names, values, versions, timestamps), all the tenant's.
+    let mut plain = overridden.clone();
+    for secret in std::mem::take(&mut plain.overrides) {
+        match plain.secrets.iter_mut().find(|s| s.name == secret.name) {
+            Some(slot) => *slot = secret,
+            None => plain.secrets.push(secret),
+        }
+    }
+    let names = ["DB_URL", "WEBHOOK_TOKEN", "ZZ_ONLY_OVERRIDE"];
+    let (list_a, gets_a) = list_and_gets(&overridden, &names);
+    let (list_b, gets_b) = list_and_gets(&plain, &names);
+    assert!(
+        matches!(decode_response(&list_a).unwrap().body, ResponseBody::List { ref secrets } if secrets.len() == 6),
+        "the List holds every effective secret"
+    );
+    assert_eq!(
+        list_a, list_b,
+        "List bytes differ between override and tenant"
+    );
+    assert_eq!(
+        gets_a, gets_b,
+        "Get bytes differ between override and tenant"
+    );
 }
 
 #[test]

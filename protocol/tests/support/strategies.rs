@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use ax_protocol::frame::{decode_request, decode_response, to_frame};
 use ax_protocol::limits::{FRAME_HEADER_LEN, MAX_REQUEST_FRAME};
 use ax_protocol::{
-    ErrorCode, Request, RequestBody, Response, ResponseBody, SecretInfo, SecretSource, SecretText,
+    ErrorCode, Request, RequestBody, Response, ResponseBody, SecretInfo, SecretText,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -57,14 +57,10 @@ pub fn request() -> impl Strategy<Value = Request<'static>> {
 
 pub fn secret_info() -> impl Strategy<Value = SecretInfo<'static>> {
     let updated_at = prop_oneof![Just(0), Just(u64::MAX), any::<u64>()];
-    let source = prop_oneof![Just(SecretSource::Tenant), Just(SecretSource::Override)];
-    (cow(), any::<u32>(), updated_at, source).prop_map(|(name, version, updated_at, source)| {
-        SecretInfo {
-            name,
-            version,
-            updated_at,
-            source,
-        }
+    (cow(), any::<u32>(), updated_at).prop_map(|(name, version, updated_at)| SecretInfo {
+        name,
+        version,
+        updated_at,
     })
 }
 

@@ -5,11 +5,11 @@
 
 use std::borrow::Cow;
 
-use ax_protocol::limits::{MAX_NAME_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
+use ax_protocol::limits::{MAX_NAME_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION};
 use ax_protocol::name::{NameError, validate_name};
 use ax_protocol::template::{Segment, render_into, segments};
 use ax_protocol::{
-    ErrorCode, Request, RequestBody, Response, ResponseBody, SecretInfo, SecretSource, SecretText,
+    ErrorCode, Request, RequestBody, Response, ResponseBody, SecretInfo, SecretText,
 };
 use serde_json::{Map, Value, json};
 
@@ -67,7 +67,7 @@ impl File {
     }
 }
 
-pub(crate) const MESSAGE_SCHEMA: &str = "ax-protocol/messages/v1";
+pub(crate) const MESSAGE_SCHEMA: &str = "ax-protocol/messages/v2";
 pub(crate) const NAME_SCHEMA: &str = "ax-protocol/names/v1";
 pub(crate) const TEMPLATE_SCHEMA: &str = "ax-protocol/templates/v1";
 pub(crate) const BUNDLE_SCHEMA: &str = "ax-protocol/bundles/v1";
@@ -188,7 +188,7 @@ fn secret(value: &str) -> ResponseBody<'_> {
 
 fn requests() -> Vec<Case> {
     let hello = |client: &'static str, token: Option<&'static str>| RequestBody::Hello {
-        version: 1,
+        version: PROTOCOL_VERSION,
         client: Cow::Borrowed(client),
         token: token.map(SecretText::borrowed),
     };
@@ -396,7 +396,7 @@ fn requests() -> Vec<Case> {
             "InvalidVarint",
         ),
         invalid(
-            "request tag 6 is not defined in v1",
+            "request tag 6 is not defined in v2",
             frame(&[0x01, 0x06]),
             "UnknownVariant",
         ),
@@ -458,11 +458,10 @@ fn large_requests() -> Vec<Case> {
 }
 
 fn responses() -> Vec<Case> {
-    let info = |name, version, updated_at, source| SecretInfo {
+    let info = |name, version, updated_at| SecretInfo {
         name: Cow::Borrowed(name),
         version,
         updated_at,
-        source,
     };
     let v127 = "v".repeat(127);
     let v128 = "w".repeat(128);
@@ -474,7 +473,7 @@ fn responses() -> Vec<Case> {
             &[],
             0,
             ResponseBody::Hello {
-                version: 1,
+                version: PROTOCOL_VERSION,
                 sidecar: Cow::Borrowed("ax-sidecar/0.1.0"),
                 execution_id: Cow::Borrowed("exec-7f3a"),
             },
@@ -535,13 +534,13 @@ fn responses() -> Vec<Case> {
             ResponseBody::List { secrets: vec![] },
         ),
         resp(
-            "List with a tenant secret and an override",
+            "List of two secrets (an override and a tenant secret look the same)",
             &[],
             17,
             ResponseBody::List {
                 secrets: vec![
-                    info("DB_URL", 1, 1_800_000_000, SecretSource::Tenant),
-                    info("OPENAI_API_KEY", 3, 1_800_000_500, SecretSource::Override),
+                    info("DB_URL", 1, 1_800_000_000),
+                    info("OPENAI_API_KEY", 3, 1_800_000_500),
                 ],
             },
         ),
@@ -550,10 +549,7 @@ fn responses() -> Vec<Case> {
             &["VarintBoundary"],
             18,
             ResponseBody::List {
-                secrets: vec![
-                    info("A", u32::MAX, 0, SecretSource::Tenant),
-                    info("B", 0, 1 << 32, SecretSource::Tenant),
-                ],
+                secrets: vec![info("A", u32::MAX, 0), info("B", 0, 1 << 32)],
             },
         ),
         resp(
@@ -635,7 +631,7 @@ fn responses() -> Vec<Case> {
             "Truncated",
         ),
         invalid(
-            "response tag 7 is not defined in v1",
+            "response tag 7 is not defined in v2",
             frame(&[0x07, 0x07]),
             "UnknownVariant",
         ),
@@ -645,14 +641,14 @@ fn responses() -> Vec<Case> {
             "InvalidVarint",
         ),
         invalid(
-            "error code 8 is not defined in v1",
+            "error code 8 is not defined in v2",
             frame(&[0x01, 0x06, 0x08, 0x00]),
             "UnknownVariant",
         ),
         invalid(
-            "List source 2 is not defined",
-            frame(&[0x01, 0x02, 0x01, 0x01, b'A', 0x01, 0x00, 0x02]),
-            "UnknownVariant",
+            "a v1 List entry with its source byte (00 = Tenant): a trailing byte in v2",
+            frame(&[0x01, 0x02, 0x01, 0x01, b'A', 0x01, 0x00, 0x00]),
+            "TrailingBytes",
         ),
         invalid(
             "Secret option tag 02",
@@ -678,7 +674,7 @@ fn responses() -> Vec<Case> {
             "updated_at varint of eleven bytes overflows u64",
             frame(&[
                 0x01, 0x02, 0x01, 0x01, b'A', 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                0xff, 0xff, 0x01, 0x00,
+                0xff, 0xff, 0x01,
             ]),
             "InvalidVarint",
         ),

@@ -1,11 +1,11 @@
 //! The canonical JSON form of messages used in the vectors' `value` field (PROTOCOL.md §9):
 //! a flat object with `id`, `type` (the variant name) and the variant's fields; `null` for
-//! `None`; error codes and sources by name.
+//! `None`; error codes by name.
 
 use std::borrow::Cow;
 
 use ax_protocol::{
-    ErrorCode, Request, RequestBody, Response, ResponseBody, SecretInfo, SecretSource, SecretText,
+    ErrorCode, Request, RequestBody, Response, ResponseBody, SecretInfo, SecretText,
 };
 use serde_json::{Map, Value, json};
 
@@ -68,7 +68,6 @@ pub(crate) fn response_to_json(response: &Response<'_>) -> Value {
                         "name": s.name,
                         "version": s.version,
                         "updated_at": s.updated_at,
-                        "source": source_name(s.source),
                     })
                 })
                 .collect();
@@ -89,13 +88,6 @@ pub(crate) fn response_to_json(response: &Response<'_>) -> Value {
         ResponseBody::Pong => {}
     }
     Value::Object(out)
-}
-
-fn source_name(source: SecretSource) -> &'static str {
-    match source {
-        SecretSource::Tenant => "Tenant",
-        SecretSource::Override => "Override",
-    }
 }
 
 /// Reads a JSON object whose keys must be exactly `keys`.
@@ -218,16 +210,11 @@ pub(crate) fn response_from_json(value: &Value) -> Response<'static> {
                 .expect("secrets array")
                 .iter()
                 .map(|s| {
-                    let g = Fields::new(s, &["name", "version", "updated_at", "source"]);
+                    let g = Fields::new(s, &["name", "version", "updated_at"]);
                     SecretInfo {
                         name: g.str("name"),
                         version: u32::try_from(g.u64("version")).expect("u32"),
                         updated_at: g.u64("updated_at"),
-                        source: match g.str("source").as_ref() {
-                            "Tenant" => SecretSource::Tenant,
-                            "Override" => SecretSource::Override,
-                            other => panic!("unknown source {other}"),
-                        },
                     }
                 })
                 .collect();

@@ -64,7 +64,6 @@ namespace Ax.Secrets.Conformance
                                 { "name", info.Name },
                                 { "version", info.Version },
                                 { "updated_at", info.UpdatedAtUnixSeconds },
-                                { "source", info.Source == SecretSource.Override ? "override" : "tenant" },
                             });
                         }
                         return new Dictionary<string, object> { { "secrets", secrets } };

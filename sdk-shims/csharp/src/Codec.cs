@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-// Framing and the postcard codec of protocol v1 (PROTOCOL.md §2, §4).
+// Framing and the postcard codec of protocol v2 (PROTOCOL.md §2, §4).
 //
 // Every message travels as one frame:
 //
@@ -20,7 +20,7 @@ using System.Collections.Generic;
 
 namespace Ax.Secrets
 {
-    /// <summary>Frames and the v1 messages to and from bytes.</summary>
+    /// <summary>Frames and the v2 messages to and from bytes.</summary>
     internal static class Codec
     {
         private static readonly ErrorCode[] ErrorCodes = (ErrorCode[])Enum.GetValues(typeof(ErrorCode));
@@ -125,7 +125,6 @@ namespace Ax.Secrets
                     w.String(info.Name);
                     w.Varint(info.Version);
                     w.Varint(info.UpdatedAtUnixSeconds);
-                    w.Varint((ulong)info.Source);
                 }
             }
             var rendered = body as RenderedResponse;
@@ -214,8 +213,7 @@ namespace Ax.Secrets
                 string name = r.String();
                 uint version = r.U32();
                 ulong updatedAt = r.U64();
-                var source = (SecretSource)r.Tag(2);
-                secrets.Add(new SecretInfo(name, version, updatedAt, source));
+                secrets.Add(new SecretInfo(name, version, updatedAt));
             }
             return secrets;
         }

@@ -111,7 +111,7 @@ namespace Ax.Secrets
         internal static string CannotConnect(string reason) { return "cannot be reached (" + reason + ")"; }
         internal const string TokenRefused = "refused the client token";
         internal static string HandshakeRefused(ErrorCode code) { return "refused the handshake with error " + code; }
-        internal static string WrongVersion(int version) { return "speaks protocol version " + version + ", not 1"; }
+        internal static string WrongVersion(int version) { return "speaks protocol version " + version + ", not " + Limits.ProtocolVersion; }
         internal static string NotServedTwice(ErrorCode code) { return "did not serve the request, twice in a row (error " + code + ")"; }
         internal const string BrokenTwice = "closed the connection twice in a row before a request could be sent";
 
@@ -174,7 +174,7 @@ namespace Ax.Secrets
                 case WireError.Truncated: return "stream ended inside a frame";
                 case WireError.UnexpectedEnd: return "frame ended before the message did";
                 case WireError.TrailingBytes: return "bytes left in the frame after the message";
-                case WireError.UnknownVariant: return "unknown enum variant for protocol version 1";
+                case WireError.UnknownVariant: return "unknown enum variant for this protocol version";
                 case WireError.InvalidUtf8: return "string is not valid UTF-8";
                 case WireError.InvalidOptionTag: return "option tag is neither 0 nor 1";
                 case WireError.InvalidVarint: return "varint is too long or overflows its type";

@@ -1,10 +1,10 @@
 namespace Ax.Secrets
 {
-    /// <summary>Every limit and constant of protocol v1 the shim relies on (PROTOCOL.md §9).</summary>
+    /// <summary>Every limit and constant of protocol v2 the shim relies on (PROTOCOL.md §9).</summary>
     internal static class Limits
     {
         /// <summary>The protocol version this shim speaks, sent in <c>Hello</c>.</summary>
-        internal const ushort ProtocolVersion = 1;
+        internal const ushort ProtocolVersion = 2;
 
         /// <summary>How this shim names itself in <c>Hello</c> (at most 256 bytes).</summary>
         internal const string ClientName = "csharp/0.1.0";

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 
 namespace Ax.Secrets
 {
-    // The protocol v1 messages (PROTOCOL.md §3, §5, §6) as plain immutable values. Enum order
+    // The protocol v2 messages (PROTOCOL.md §3, §5, §6) as plain immutable values. Enum order
     // is the wire format: each body's Tag is its variant index. ToString never shows a field
     // that may hold a secret value, a token or text supplied by node code.
 

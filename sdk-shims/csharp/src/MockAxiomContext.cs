@@ -124,7 +124,7 @@ namespace Ax.Secrets
             var list = new List<SecretInfo>(names.Count);
             foreach (string name in names)
             {
-                list.Add(new SecretInfo(name, 1, 0, SecretSource.Tenant));
+                list.Add(new SecretInfo(name, 1, 0));
             }
             return list.AsReadOnly();
         }

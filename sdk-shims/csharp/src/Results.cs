@@ -3,25 +3,18 @@ using System.Collections.Generic;
 
 namespace Ax.Secrets
 {
-    /// <summary>Where a secret's effective value comes from (wire order).</summary>
-    public enum SecretSource
-    {
-        /// <summary>The tenant's value, saved in the console.</summary>
-        Tenant = 0,
-        /// <summary>The flow config's override of it (or a name only the config adds).</summary>
-        Override = 1,
-    }
-
-    /// <summary>Metadata of one secret; never its value.</summary>
+    /// <summary>
+    /// Metadata of one secret; never its value. An override and a tenant value look the same:
+    /// node code cannot tell them apart (operators see overrides in the console).
+    /// </summary>
     public sealed class SecretInfo
     {
         /// <summary>Creates the metadata of one secret.</summary>
-        public SecretInfo(string name, uint version, ulong updatedAtUnixSeconds, SecretSource source)
+        public SecretInfo(string name, uint version, ulong updatedAtUnixSeconds)
         {
             Name = name ?? throw new ArgumentNullException(nameof(name));
             Version = version;
             UpdatedAtUnixSeconds = updatedAtUnixSeconds;
-            Source = source;
         }
 
         /// <summary>The secret's name.</summary>
@@ -48,27 +41,24 @@ namespace Ax.Secrets
             }
         }
 
-        /// <summary>Whether the effective value is the tenant's or the flow config's.</summary>
-        public SecretSource Source { get; }
-
         /// <inheritdoc/>
         public override bool Equals(object obj)
         {
             var other = obj as SecretInfo;
             return other != null && other.Name == Name && other.Version == Version
-                && other.UpdatedAtUnixSeconds == UpdatedAtUnixSeconds && other.Source == Source;
+                && other.UpdatedAtUnixSeconds == UpdatedAtUnixSeconds;
         }
 
         /// <inheritdoc/>
         public override int GetHashCode()
         {
-            return Name.GetHashCode() ^ (int)Version ^ UpdatedAtUnixSeconds.GetHashCode() ^ (int)Source;
+            return Name.GetHashCode() ^ (int)Version ^ UpdatedAtUnixSeconds.GetHashCode();
         }
 
         /// <inheritdoc/>
         public override string ToString()
         {
-            return "SecretInfo(" + Name + ", version " + Version + ", updated at " + UpdatedAtUnixSeconds + ", " + Source + ")";
+            return "SecretInfo(" + Name + ", version " + Version + ", updated at " + UpdatedAtUnixSeconds + ")";
         }
     }
 

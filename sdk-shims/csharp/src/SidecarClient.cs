@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace Ax.Secrets
 {
     /// <summary>
-    /// Speaks protocol v1 to one sidecar: lazy connection, handshake, request ids,
+    /// Speaks protocol v2 to one sidecar: lazy connection, handshake, request ids,
     /// reconnection, errors. Thread-safe; connects on the first request.
     /// </summary>
     /// <remarks>

@@ -34,7 +34,7 @@ namespace Ax.Secrets.Testing
                     Assert.Equal(1, fake.Connections, "connections");
                     Assert.Equal(1, fake.Count<HelloRequest>(), "hellos");
                     var hello = (HelloRequest)fake.Received[0];
-                    Assert.Equal(1, (int)hello.Version, "version");
+                    Assert.Equal(2, (int)hello.Version, "version");
                     Assert.Equal("csharp/0.1.0", hello.Client, "client");
                     Assert.Equal("tok-1", hello.Token, "token");
                 }
@@ -261,11 +261,11 @@ namespace Ax.Secrets.Testing
             });
             h.Test("client: a sidecar speaking another version is refused", () =>
             {
-                using (var fake = new FakeSidecar(p => { uint id; p.Read(out id); p.Reply(0, new HelloResponse(2, "future", "x")); p.Read(out id); }))
+                using (var fake = new FakeSidecar(p => { uint id; p.Read(out id); p.Reply(0, new HelloResponse(3, "future", "x")); p.Read(out id); }))
                 {
                     using (var ax = new AxiomContext(fake.Socket))
                     {
-                        Contains(Unavailable(() => ax.Secrets().Get("A")).Message, "speaks protocol version 2");
+                        Contains(Unavailable(() => ax.Secrets().Get("A")).Message, "speaks protocol version 3, not 2");
                     }
                 }
             });

@@ -76,7 +76,7 @@ namespace Ax.Secrets.Testing
             {
                 throw new InvalidOperationException("expected Hello, got " + (hello == null ? "end of stream" : hello.Kind));
             }
-            Reply(id, new HelloResponse(1, "fake/0.0.0", "exec-fake"));
+            Reply(id, new HelloResponse(Limits.ProtocolVersion, "fake/0.0.0", "exec-fake"));
         }
 
         /// <summary>Answers every Get with its name reversed and lower-cased, until end of stream.</summary>

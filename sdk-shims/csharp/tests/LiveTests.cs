@@ -26,7 +26,11 @@ namespace Ax.Secrets.Testing
 
         private static Dictionary<string, object> Overrides()
         {
-            return new Dictionary<string, object> { { "WEBHOOK", "whk_override" }, { "ONLY_OVERRIDE", "only" } };
+            return new Dictionary<string, object>
+            {
+                { "WEBHOOK", new Dictionary<string, object> { { "value", "whk_override" }, { "version", 9L }, { "updated_at", 1796000000L } } },
+                { "ONLY_OVERRIDE", "only" },
+            };
         }
 
         internal static void Register(Harness h)
@@ -97,10 +101,10 @@ namespace Ax.Secrets.Testing
                     byName[info.Name] = info;
                 }
                 Assert.Sequence(new[] { "DB_URL", "EMPTY", "ONLY_OVERRIDE", "OPENAI_API_KEY", "SHORT", "UNICODE", "WEBHOOK" }, names);
-                Assert.Equal(new SecretInfo("DB_URL", 3, 1795000000, SecretSource.Tenant), byName["DB_URL"]);
+                Assert.Equal(new SecretInfo("DB_URL", 3, 1795000000), byName["DB_URL"]);
                 Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1795000000), byName["DB_URL"].UpdatedAt);
-                Assert.Equal(SecretSource.Override, byName["WEBHOOK"].Source);
-                Assert.Equal(SecretSource.Tenant, byName["SHORT"].Source);
+                // An override shows its own metadata and nothing that marks it as an override.
+                Assert.Equal(new SecretInfo("WEBHOOK", 9, 1796000000), byName["WEBHOOK"]);
             });
             h.Test("live: render resolves references and lists the missing ones", () =>
             {

@@ -94,7 +94,7 @@ namespace Ax.Secrets.Testing
                     secrets.Add(new Dictionary<string, object>
                     {
                         { "name", info.Name }, { "version", (long)info.Version },
-                        { "updated_at", info.UpdatedAtUnixSeconds }, { "source", info.Source.ToString() },
+                        { "updated_at", info.UpdatedAtUnixSeconds },
                     });
                 }
                 o["secrets"] = secrets;
@@ -168,12 +168,11 @@ namespace Ax.Secrets.Testing
                     foreach (object item in (List<object>)v["secrets"])
                     {
                         var info = (Dictionary<string, object>)item;
-                        VectorTests.ExactKeys(info, new[] { "name", "version", "updated_at", "source" }, "SecretInfo");
+                        VectorTests.ExactKeys(info, new[] { "name", "version", "updated_at" }, "SecretInfo");
                         secrets.Add(new SecretInfo(
                             (string)info["name"],
                             checked((uint)(long)info["version"]),
-                            U64(info["updated_at"]),
-                            (SecretSource)Enum.Parse(typeof(SecretSource), (string)info["source"])));
+                            U64(info["updated_at"])));
                     }
                     return new ListResponse(secrets);
                 case "Rendered":

@@ -54,7 +54,7 @@ namespace Ax.Secrets.Testing
             {
                 Assert.Throws<ArgumentNullException>(() => Mock().Secrets().Get(null));
             });
-            h.Test("mock: list gives every name sorted bytewise, version 1, updated at 0, tenant", () =>
+            h.Test("mock: list gives every name sorted bytewise, version 1, updated at 0", () =>
             {
                 IReadOnlyList<SecretInfo> list = Mock().Secrets().List();
                 var names = new List<string>();
@@ -63,15 +63,14 @@ namespace Ax.Secrets.Testing
                     names.Add(info.Name);
                     Assert.Equal(1u, info.Version);
                     Assert.Equal(0UL, info.UpdatedAtUnixSeconds);
-                    Assert.Equal(SecretSource.Tenant, info.Source);
                     Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(0), info.UpdatedAt);
                 }
                 Assert.Sequence(new[] { "EMPTY", "GREETER_SIGNATURE", "SHORT", "UNICODE", "lower" }, names);
             });
             h.Test("results: an updated_at past the year 9999 is DateTimeOffset.MaxValue, not an exception", () =>
             {
-                Assert.Equal(DateTimeOffset.MaxValue, new SecretInfo("A", 1, ulong.MaxValue, SecretSource.Tenant).UpdatedAt);
-                Assert.Equal(new DateTimeOffset(9999, 12, 31, 23, 59, 59, TimeSpan.Zero), new SecretInfo("A", 1, 253402300799, SecretSource.Override).UpdatedAt);
+                Assert.Equal(DateTimeOffset.MaxValue, new SecretInfo("A", 1, ulong.MaxValue).UpdatedAt);
+                Assert.Equal(new DateTimeOffset(9999, 12, 31, 23, 59, 59, TimeSpan.Zero), new SecretInfo("A", 1, 253402300799).UpdatedAt);
             });
             h.Test("mock: the map's keys must be names; the message never shows the key", () =>
             {

@@ -128,7 +128,7 @@ namespace Ax.Secrets.Testing
             string[] expected;
             switch (schema as string)
             {
-                case "ax-protocol/messages/v1": expected = MessageFileKeys; break;
+                case "ax-protocol/messages/v2": expected = MessageFileKeys; break;
                 case "ax-protocol/names/v1":
                 case "ax-protocol/templates/v1":
                 case "ax-protocol/bundles/v1": expected = FileKeys; break;

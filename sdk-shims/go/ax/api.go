@@ -24,7 +24,8 @@ type SecretsAPI interface {
 	Redact(text string) (redacted string, found []string, err error)
 }
 
-// SecretInfo is the metadata of one secret; never its value.
+// SecretInfo is the metadata of one secret; never its value. An override and a tenant value
+// look the same: node code cannot tell them apart (operators see overrides in the console).
 type SecretInfo struct {
 	// Name is the secret's name.
 	Name string
@@ -32,35 +33,9 @@ type SecretInfo struct {
 	Version uint32
 	// UpdatedAt is when the current value was set, in seconds since the Unix epoch (UTC).
 	UpdatedAt uint64
-	// Source says whether the effective value is the tenant's or the flow config's.
-	Source Source
 }
 
 // Updated is UpdatedAt as a time (UTC).
 func (i SecretInfo) Updated() time.Time {
 	return time.Unix(int64(min(i.UpdatedAt, math.MaxInt64)), 0).UTC()
 }
-
-// Source says where a secret's effective value comes from.
-type Source uint8
-
-const (
-	// SourceTenant is the tenant's own value.
-	SourceTenant Source = iota
-	// SourceOverride is the flow config's override, which replaces the tenant's value.
-	SourceOverride
-)
-
-// String is "tenant" or "override".
-func (s Source) String() string {
-	switch s {
-	case SourceTenant:
-		return "tenant"
-	case SourceOverride:
-		return "override"
-	}
-	return "unknown"
-}
-
-// MarshalText encodes the source as String does.
-func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

@@ -24,7 +24,7 @@ import (
 //   - A response whose id is not the request's drops the connection (the stream is out of
 //     step). An Error with id 0 is the sidecar's answer to a request it could not read.
 
-// Client speaks protocol v1 to one sidecar. It is safe for concurrent use; it connects on its
+// Client speaks protocol v2 to one sidecar. It is safe for concurrent use; it connects on its
 // first request. Make one with [New] or use the process-wide one of [Secrets].
 type Client struct {
 	c *client // behind a pointer, so that printing a Client value shows no field

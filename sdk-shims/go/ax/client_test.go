@@ -50,7 +50,7 @@ func TestHandshakeSendsVersionClientAndTokenOnceAndReusesTheConnection(t *testin
 		t.Fatalf("%d hellos on %d connections", len(hellos), f.connections())
 	}
 	h := hellos[0]
-	if h.Version != 1 || h.Client != "go/0.1.0" || h.Token == nil || *h.Token != "tok-1" {
+	if h.Version != 2 || h.Client != "go/0.1.0" || h.Token == nil || *h.Token != "tok-1" {
 		t.Fatalf("Hello %+v", h)
 	}
 }
@@ -274,11 +274,11 @@ func TestAFrameOverTheResponseLimitIsRefusedUnread(t *testing.T) {
 func TestAnotherProtocolVersionIsRefused(t *testing.T) {
 	f := newFake(t, func(i int, p *peer) {
 		req, _ := p.read()
-		p.answer(req.ID, wire.HelloResponse{Version: 2, Sidecar: "future", ExecutionID: "exec"})
+		p.answer(req.ID, wire.HelloResponse{Version: 3, Sidecar: "future", ExecutionID: "exec"})
 	})
 	c := ax.New(ax.Options{Socket: f.path})
 	defer c.Close()
-	if u := lookupErr(t, c, "A"); !strings.Contains(u.Error(), "version 2") {
+	if u := lookupErr(t, c, "A"); !strings.Contains(u.Error(), "version 3, not 2") {
 		t.Fatalf("message %q", u.Error())
 	}
 }
@@ -401,7 +401,7 @@ func TestListRendersAndRedactsThroughTheFake(t *testing.T) {
 			switch b := req.Body.(type) {
 			case wire.ListRequest:
 				p.answer(req.ID, wire.ListResponse{Secrets: []wire.SecretInfo{
-					{Name: "A", Version: 4294967295, UpdatedAt: 1 << 63, Source: wire.SourceOverride},
+					{Name: "A", Version: 4294967295, UpdatedAt: 1 << 63},
 				}})
 			case wire.RenderRequest:
 				p.answer(req.ID, wire.RenderedResponse{Text: "r:" + b.Template, Missing: []string{"M"}})
@@ -413,7 +413,7 @@ func TestListRendersAndRedactsThroughTheFake(t *testing.T) {
 	c := ax.New(ax.Options{Socket: f.path})
 	defer c.Close()
 	listed, err := c.List()
-	if err != nil || len(listed) != 1 || listed[0] != (ax.SecretInfo{Name: "A", Version: 4294967295, UpdatedAt: 1 << 63, Source: ax.SourceOverride}) {
+	if err != nil || len(listed) != 1 || listed[0] != (ax.SecretInfo{Name: "A", Version: 4294967295, UpdatedAt: 1 << 63}) {
 		t.Fatalf("List = %+v %v", listed, err)
 	}
 	if text, missing, err := c.Render("t"); text != "r:t" || len(missing) != 1 || missing[0] != "M" || err != nil {

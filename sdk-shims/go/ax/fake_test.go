@@ -62,7 +62,7 @@ func (p *peer) handshake() wire.HelloRequest {
 	if !isHello || req.ID != 0 {
 		p.t.Errorf("the first request is %#v", req)
 	}
-	p.answer(req.ID, wire.HelloResponse{Version: 1, Sidecar: "fake/0", ExecutionID: "exec-fake"})
+	p.answer(req.ID, wire.HelloResponse{Version: wire.ProtocolVersion, Sidecar: "fake/0", ExecutionID: "exec-fake"})
 	return hello
 }
 

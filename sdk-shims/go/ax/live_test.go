@@ -29,7 +29,10 @@ var (
 		"WEBHOOK":        "whk_tenant",
 		"SHORT":          "k9",
 	}
-	liveOverrides = map[string]any{"WEBHOOK": "whk_override", "ONLY_OVERRIDE": "only"}
+	liveOverrides = map[string]any{
+		"WEBHOOK":       map[string]any{"value": "whk_override", "version": 9, "updated_at": 1796000000},
+		"ONLY_OVERRIDE": "only",
+	}
 )
 
 // live starts a sidecar with the live secrets and a token, and a client for it.
@@ -152,17 +155,15 @@ func TestLiveList(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("names %v, want %v", got, want)
 	}
-	if i := byName["DB_URL"]; i != (ax.SecretInfo{Name: "DB_URL", Version: 3, UpdatedAt: 1795000000, Source: ax.SourceTenant}) {
+	if i := byName["DB_URL"]; i != (ax.SecretInfo{Name: "DB_URL", Version: 3, UpdatedAt: 1795000000}) {
 		t.Errorf("DB_URL: %+v", i)
 	}
 	if i := byName["DB_URL"]; i.Updated().Unix() != 1795000000 {
 		t.Errorf("Updated() = %v", i.Updated())
 	}
-	if s := byName["WEBHOOK"].Source; s != ax.SourceOverride || s.String() != "override" {
-		t.Errorf("WEBHOOK source %v", s)
-	}
-	if s := byName["SHORT"].Source; s != ax.SourceTenant {
-		t.Errorf("SHORT source %v", s)
+	// An override shows its own metadata and nothing that marks it as an override.
+	if i := byName["WEBHOOK"]; i != (ax.SecretInfo{Name: "WEBHOOK", Version: 9, UpdatedAt: 1796000000}) {
+		t.Errorf("WEBHOOK: %+v", i)
 	}
 }
 

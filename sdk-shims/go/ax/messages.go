@@ -1,6 +1,10 @@
 package ax
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ax-secrets/ax-secrets/sdk-shims/go/internal/wire"
+)
 
 // Every message a user of the shim can see. None ever holds a secret value, a token, a
 // template or a text to redact: only socket paths, names of request kinds, error codes and
@@ -26,7 +30,7 @@ func msgHandshakeRefused(code ErrorCode) string {
 }
 
 func msgWrongVersion(v uint16) string {
-	return fmt.Sprintf("speaks protocol version %d, not 1", v)
+	return fmt.Sprintf("speaks protocol version %d, not %d", v, wire.ProtocolVersion)
 }
 
 func msgNotServedTwice(code ErrorCode) string {

@@ -54,7 +54,7 @@ func (c *Client) List() ([]SecretInfo, error) {
 	listed := body.(wire.ListResponse).Secrets
 	out := make([]SecretInfo, len(listed))
 	for i, s := range listed {
-		out[i] = SecretInfo{Name: s.Name, Version: s.Version, UpdatedAt: s.UpdatedAt, Source: Source(s.Source)}
+		out[i] = SecretInfo{Name: s.Name, Version: s.Version, UpdatedAt: s.UpdatedAt}
 	}
 	return out, nil
 }

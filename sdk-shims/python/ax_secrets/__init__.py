@@ -9,7 +9,7 @@
 - ``context``: :class:`AxiomContext` and ``ax.secrets`` over the sidecar.
 - ``client``: the connection's life: lazy connect, handshake, ids, reconnection, errors.
 - ``connection``: one Unix socket: write a frame, read a frame.
-- ``wire`` / ``messages``: framing and the postcard codec; the v1 messages.
+- ``wire`` / ``messages``: framing and the postcard codec; the v2 messages.
 - ``names`` / ``template`` / ``encodings`` / ``redact``: the rules of PROTOCOL §8, used by
   the client (names) and by the mock (all of them).
 - ``mock``: :class:`MockAxiomContext` for unit tests.

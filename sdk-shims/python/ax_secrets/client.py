@@ -40,7 +40,7 @@ class _NotServed(Exception):
 
 
 class SidecarClient:
-    """Speaks protocol v1 to one sidecar. Thread-safe; connects on the first request.
+    """Speaks protocol v2 to one sidecar. Thread-safe; connects on the first request.
 
     Args:
         socket_path: The socket; default ``$AX_SECRETS_SOCKET``, read at the first request.
@@ -199,7 +199,9 @@ class SidecarClient:
         if isinstance(body, HelloResponse):
             if body.version != PROTOCOL_VERSION:
                 self._drop()
-                raise self._error(errors.WRONG_VERSION.format(version=body.version))
+                raise self._error(
+                    errors.WRONG_VERSION.format(version=body.version, ours=PROTOCOL_VERSION)
+                )
             return conn
         self._drop()
         if isinstance(body, ErrorResponse):

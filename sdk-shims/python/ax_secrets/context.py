@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Dict, List, Literal, Optional, Tuple, Type
+from typing import List, Optional, Tuple, Type
 
 from . import errors
 from .client import SidecarClient
@@ -19,11 +19,6 @@ from .messages import (
 from .names import is_valid_name
 from .results import Redacted, Rendered, SecretInfo
 from .wire import encode_get_frame, encode_request, frame, varint
-
-_LIST_SOURCES: Dict[str, Literal["tenant", "override"]] = {
-    "Tenant": "tenant",
-    "Override": "override",
-}
 
 
 def _text_frame(kind: str, tag: bytes, request_id: int, data: bytes) -> bytes:
@@ -125,10 +120,7 @@ class Secrets:
             ListResponse,
         )
         secrets = response.body.secrets  # type: ignore[union-attr]
-        return [
-            SecretInfo(i.name, i.version, i.updated_at, _LIST_SOURCES[i.source])
-            for i in secrets
-        ]
+        return [SecretInfo(i.name, i.version, i.updated_at) for i in secrets]
 
 
 class AxiomContext:

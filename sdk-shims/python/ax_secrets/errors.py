@@ -51,7 +51,7 @@ WIRE_MESSAGES = {
     "Truncated": "stream ended inside a frame",
     "UnexpectedEnd": "frame ended before the message did",
     "TrailingBytes": "bytes left in the frame after the message",
-    "UnknownVariant": "unknown enum variant for protocol version 1",
+    "UnknownVariant": "unknown enum variant for this protocol version",
     "InvalidUtf8": "string is not valid UTF-8",
     "InvalidOptionTag": "option tag is neither 0 nor 1",
     "InvalidVarint": "varint is too long or overflows its type",
@@ -76,7 +76,7 @@ def at(path: str, what: str) -> str:
 CANNOT_CONNECT = "cannot be reached ({reason})"
 TOKEN_REFUSED = "refused the client token"
 HANDSHAKE_REFUSED = "refused the handshake with error {code}"
-WRONG_VERSION = "speaks protocol version {version}, not 1"
+WRONG_VERSION = "speaks protocol version {version}, not {ours}"
 NOT_SERVED_TWICE = "did not serve the request, twice in a row (error {code})"
 BROKEN_TWICE = "closed the connection twice in a row before a request could be sent"
 CLOSED_MID_REQUEST = "closed the connection before answering {kind} ({reason}); it was not resent"

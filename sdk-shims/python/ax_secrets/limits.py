@@ -1,9 +1,9 @@
-"""Every limit and constant of protocol v1 that the shim relies on (PROTOCOL.md §9)."""
+"""Every limit and constant of protocol v2 that the shim relies on (PROTOCOL.md §9)."""
 
 from __future__ import annotations
 
 #: The protocol version this shim speaks, sent in ``Hello``.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 #: How this shim names itself in ``Hello`` (at most 256 bytes).
 CLIENT_NAME = "python/0.1.0"

@@ -1,4 +1,4 @@
-"""The protocol v1 messages (PROTOCOL §3, §5, §6) as plain immutable Python values.
+"""The protocol v2 messages (PROTOCOL §3, §5, §6) as plain immutable Python values.
 
 Enum order is the wire format: ``REQUEST_TYPES`` and ``RESPONSE_TYPES`` list the variants in
 tag order. Fields that may hold a secret value, a token or text supplied by node code are left
@@ -20,10 +20,7 @@ ERROR_CODES: Tuple[str, ...] = (
     "HandshakeRequired",
     "Busy",
 )
-"""Every ``ErrorCode`` of v1, in tag order."""
-
-SOURCES: Tuple[str, ...] = ("Tenant", "Override")
-"""Every ``SecretSource`` of v1, in tag order."""
+"""Every ``ErrorCode`` of v2, in tag order."""
 
 
 @dataclass(frozen=True)
@@ -82,12 +79,11 @@ class Request:
 
 @dataclass(frozen=True)
 class WireSecretInfo:
-    """A ``SecretInfo`` as on the wire (``source`` is ``"Tenant"`` or ``"Override"``)."""
+    """A ``SecretInfo`` as on the wire; nothing in it tells an override from a tenant value."""
 
     name: str
     version: int
     updated_at: int
-    source: str
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 It answers exactly as a sidecar serving those values would: the same name rule, the same
 template rules (PROTOCOL §8.3) and the same redaction forms and matching (§8.4). ``list``
-reports every secret as version 1, updated at 0, from the tenant.
+reports every secret as version 1, updated at 0.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ class MockSecrets:
         return Redacted(redacted, found)
 
     def list(self) -> List[SecretInfo]:
-        """Every name, sorted, as version 1, updated at 0, from the tenant."""
-        return [SecretInfo(name, 1, 0, "tenant") for name in sorted(self._values)]
+        """Every name, sorted, as version 1, updated at 0."""
+        return [SecretInfo(name, 1, 0) for name in sorted(self._values)]
 
 
 class MockAxiomContext:

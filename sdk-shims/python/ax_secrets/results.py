@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Literal, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 try:  # Python 3.8+
     from typing import Protocol
@@ -15,17 +15,18 @@ except ImportError:  # pragma: no cover
 class SecretInfo:
     """Metadata of one secret; never its value.
 
+    An override and a tenant value look the same: node code cannot tell them apart (operators
+    see overrides in the console).
+
     Attributes:
         name: The secret's name.
         version: Counts replacements in the console (1 for the first value).
         updated_at: When the current value was set, in seconds since the Unix epoch (UTC).
-        source: ``"tenant"`` for the tenant's value, ``"override"`` for the flow config's.
     """
 
     name: str
     version: int
     updated_at: int
-    source: Literal["tenant", "override"]
 
 
 class Rendered(NamedTuple):

@@ -1,4 +1,4 @@
-"""Framing and the postcard codec of protocol v1 (PROTOCOL §2, §4).
+"""Framing and the postcard codec of protocol v2 (PROTOCOL §2, §4).
 
 Every message travels as one frame::
 
@@ -23,7 +23,6 @@ from .errors import WireError
 from .limits import FRAME_HEADER_LEN
 from .messages import (
     ERROR_CODES,
-    SOURCES,
     ErrorResponse,
     GetRequest,
     HelloRequest,
@@ -186,7 +185,6 @@ def encode_response(response: Response) -> bytes:
                 _string(info.name),
                 varint(info.version),
                 varint(info.updated_at),
-                varint(SOURCES.index(info.source)),
             ]
         return b"".join(parts)
     if isinstance(body, RenderedResponse):
@@ -287,7 +285,7 @@ _REQUEST_DECODERS: Tuple[Callable[[_Reader], RequestBody], ...] = (
 
 
 def _secret_info(r: _Reader) -> WireSecretInfo:
-    return WireSecretInfo(r.string(), r.varint(32), r.varint(64), SOURCES[r.tag(len(SOURCES))])
+    return WireSecretInfo(r.string(), r.varint(32), r.varint(64))
 
 
 def _list_response(r: _Reader) -> ResponseBody:

@@ -87,7 +87,6 @@ def answer(ax: Context, request: Dict[str, Any]) -> Answer:
                         "name": info.name,
                         "version": info.version,
                         "updated_at": info.updated_at,
-                        "source": info.source,
                     }
                     for info in ax.secrets.list()
                 ]

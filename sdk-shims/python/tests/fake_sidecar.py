@@ -11,6 +11,7 @@ import tempfile
 import threading
 from typing import Callable, List, Optional
 
+from ax_secrets.limits import PROTOCOL_VERSION
 from ax_secrets.messages import ErrorResponse, HelloResponse, Request, Response, ResponseBody
 from ax_secrets.wire import decode_request, encode_response, frame
 
@@ -35,7 +36,7 @@ class Peer:
     def handshake(self) -> Request:
         hello = self.read()
         assert hello is not None
-        self.answer(hello.id, HelloResponse(1, "fake/0", "exec-fake"))
+        self.answer(hello.id, HelloResponse(PROTOCOL_VERSION, "fake/0", "exec-fake"))
         return hello
 
     def error(self, request_id: int, code: str) -> None:

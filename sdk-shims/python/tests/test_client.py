@@ -47,7 +47,7 @@ def test_handshake_sends_version_client_and_token(fake) -> None:
         assert ax.secrets.get("A") == ("v", True)
         assert ax.secrets.get("B") == ("v", True)
     hello = seen[0].body
-    assert (seen[0].id, hello.version, hello.client, hello.token) == (0, 1, "python/0.1.0", "tok-1")
+    assert (seen[0].id, hello.version, hello.client, hello.token) == (0, 2, "python/0.1.0", "tok-1")
     assert sidecar.connections == 1  # one connection, one handshake, reused
 
 
@@ -179,11 +179,11 @@ def test_another_protocol_version_is_refused(fake) -> None:
     def script(i: int, peer: Peer) -> None:
         hello = peer.read()
         assert hello is not None
-        peer.answer(hello.id, HelloResponse(2, "future", "exec"))
+        peer.answer(hello.id, HelloResponse(3, "future", "exec"))
 
     sidecar = fake(script)
     with AxiomContext(socket=sidecar.path) as ax:
-        with pytest.raises(SecretsUnavailableError, match="version 2"):
+        with pytest.raises(SecretsUnavailableError, match="version 3, not 2"):
             ax.secrets.get("A")
 
 

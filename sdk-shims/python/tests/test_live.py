@@ -20,7 +20,10 @@ SECRETS: Dict[str, object] = {
     "WEBHOOK": "whk_tenant",
     "SHORT": "k9",
 }
-OVERRIDES: Dict[str, object] = {"WEBHOOK": "whk_override", "ONLY_OVERRIDE": "only"}
+OVERRIDES: Dict[str, object] = {
+    "WEBHOOK": {"value": "whk_override", "version": 9, "updated_at": 1796000000},
+    "ONLY_OVERRIDE": "only",
+}
 
 
 @pytest.fixture
@@ -76,9 +79,9 @@ def test_list(ax: AxiomContext) -> None:
         ["OPENAI_API_KEY", "EMPTY", "UNICODE", "DB_URL", "WEBHOOK", "SHORT", "ONLY_OVERRIDE"]
     )
     by_name = {i.name: i for i in listed}
-    assert by_name["DB_URL"] == SecretInfo("DB_URL", 3, 1795000000, "tenant")
-    assert by_name["WEBHOOK"].source == "override"
-    assert by_name["SHORT"].source == "tenant"
+    assert by_name["DB_URL"] == SecretInfo("DB_URL", 3, 1795000000)
+    # An override shows its own metadata and nothing that marks it as an override.
+    assert by_name["WEBHOOK"] == SecretInfo("WEBHOOK", 9, 1796000000)
 
 
 def test_render(ax: AxiomContext) -> None:

@@ -70,8 +70,8 @@ def test_exists(ax: MockAxiomContext) -> None:
 def test_list_is_sorted_bytewise_with_fixed_metadata(ax: MockAxiomContext) -> None:
     listed = ax.secrets.list()
     assert [i.name for i in listed] == sorted(SECRETS)
-    assert listed[0] == SecretInfo("EMPTY", 1, 0, "tenant")
-    assert all((i.version, i.updated_at, i.source) == (1, 0, "tenant") for i in listed)
+    assert listed[0] == SecretInfo("EMPTY", 1, 0)
+    assert all((i.version, i.updated_at) == (1, 0) for i in listed)
 
 
 def test_render_replaces_found_and_keeps_missing_once(ax: MockAxiomContext) -> None:

@@ -16,7 +16,7 @@ FILE_KEYS = {"schema", "area", "description", "numberOfTests", "tests"}
 MESSAGE_FILE_KEYS = FILE_KEYS | {"direction", "limit"}
 TEST_KEYS = {"id", "comment", "flags", "hex", "value", "result", "error"}
 SCHEMAS = {
-    "ax-protocol/messages/v1": MESSAGE_FILE_KEYS,
+    "ax-protocol/messages/v2": MESSAGE_FILE_KEYS,
     "ax-protocol/names/v1": FILE_KEYS,
     "ax-protocol/templates/v1": FILE_KEYS,
     "ax-protocol/bundles/v1": FILE_KEYS,

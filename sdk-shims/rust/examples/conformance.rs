@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use ax_secrets::{AxiomContext, Context, Error, MockAxiomContext, SecretSource};
+use ax_secrets::{AxiomContext, Context, Error, MockAxiomContext};
 use serde_json::{Value, json};
 
 fn make_context() -> Result<Box<dyn Context>, String> {
@@ -75,13 +75,6 @@ fn concurrent_get(
     Ok(json!({"calls": count, "results": distinct}))
 }
 
-fn source_name(source: SecretSource) -> &'static str {
-    match source {
-        SecretSource::Tenant => "tenant",
-        SecretSource::Override => "override",
-    }
-}
-
 fn str_field<'r>(request: &'r Value, key: &str) -> Result<&'r str, String> {
     request[key]
         .as_str()
@@ -115,7 +108,6 @@ fn answer(ax: &dyn Context, request: &Value) -> Result<Value, String> {
                         "name": info.name,
                         "version": info.version,
                         "updated_at": info.updated_at,
-                        "source": source_name(info.source),
                     })
                 })
                 .collect();

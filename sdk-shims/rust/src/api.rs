@@ -4,7 +4,6 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ax_protocol::SecretSource;
 use zeroize::Zeroize;
 
 use crate::error::{Error, GET_PANIC_HINT};
@@ -99,16 +98,17 @@ pub trait Secrets: Send + Sync + fmt::Debug {
             .is_some())
     }
 
-    /// The metadata of every secret, sorted by name (bytewise); never a value.
+    /// The metadata of every secret, sorted by name (bytewise); never a value, and nothing that
+    /// says whether a value is an override.
     ///
     /// ```
-    /// use ax_secrets::{MockAxiomContext, SecretSource};
+    /// use ax_secrets::MockAxiomContext;
     ///
     /// let ax = MockAxiomContext::from_map([("B", "2"), ("A", "1")]);
     /// let listed = ax.secrets().list()?;
     /// let names: Vec<&str> = listed.iter().map(|info| info.name.as_str()).collect();
     /// assert_eq!(names, ["A", "B"]);
-    /// assert_eq!(listed[0].source, SecretSource::Tenant);
+    /// assert_eq!((listed[0].version, listed[0].updated_at), (1, 0));
     /// # Ok::<(), ax_secrets::Error>(())
     /// ```
     ///
@@ -160,6 +160,9 @@ pub trait Secrets: Send + Sync + fmt::Debug {
 }
 
 /// Metadata of one secret; never its value.
+///
+/// An override and a tenant value look the same here: node code cannot tell them apart (the
+/// console shows overrides to operators).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SecretInfo {
     /// The secret's name.
@@ -168,8 +171,6 @@ pub struct SecretInfo {
     pub version: u32,
     /// When the current value was set, in seconds since the Unix epoch (UTC).
     pub updated_at: u64,
-    /// Whether the effective value is the tenant's or the flow config's override.
-    pub source: SecretSource,
 }
 
 impl SecretInfo {
@@ -227,7 +228,6 @@ mod tests {
             name: "A".into(),
             version: 1,
             updated_at: 60,
-            source: SecretSource::Tenant,
         };
         assert_eq!(info.updated(), UNIX_EPOCH + Duration::from_secs(60));
     }

@@ -81,7 +81,7 @@ enum Retry {
     NotServed(ErrorCode),
 }
 
-/// Speaks protocol v1 to one sidecar; `ax.secrets()` of [`AxiomContext`](crate::AxiomContext).
+/// Speaks protocol v2 to one sidecar; `ax.secrets()` of [`AxiomContext`](crate::AxiomContext).
 pub(crate) struct Client {
     settings: Settings,
     config: OnceLock<Config>,
@@ -381,7 +381,6 @@ impl Secrets for Client {
                     name: info.name.into_owned(),
                     version: info.version,
                     updated_at: info.updated_at,
-                    source: info.source,
                 })
                 .collect()),
             other => Err(other.kind()),

@@ -67,7 +67,7 @@ pub enum Reason {
     ClosedTwice,
     /// The sidecar answered `ShuttingDown` or `Busy` twice in a row: it did not serve the request.
     NotServed(ErrorCode),
-    /// The answer was not a valid protocol v1 frame or message; the connection was dropped.
+    /// The answer was not a valid protocol v2 frame or message; the connection was dropped.
     Malformed(WireError),
     /// The answer carried another request's id (the stream is out of step); the connection was
     /// dropped.
@@ -79,7 +79,7 @@ pub enum Reason {
     },
     /// The answer was of another kind than the request calls for; the connection was dropped.
     UnexpectedAnswer(&'static str),
-    /// The sidecar speaks another protocol version than 1.
+    /// The sidecar answered `Hello` with another protocol version than the one this shim speaks.
     WrongVersion(u16),
 }
 
@@ -198,7 +198,11 @@ fn describe(f: &mut fmt::Formatter<'_>, request: &str, reason: &Reason) -> fmt::
             "answered {request} with {answer}; the connection was dropped"
         ),
         Reason::WrongVersion(version) => {
-            write!(f, "speaks protocol version {version}, not 1")
+            write!(
+                f,
+                "speaks protocol version {version}, not {}",
+                ax_protocol::limits::PROTOCOL_VERSION
+            )
         }
     }
 }

@@ -72,8 +72,8 @@ mod redact;
 pub mod wire;
 
 pub use api::{Context, Redacted, Rendered, SecretInfo, Secrets};
+pub use ax_protocol::ErrorCode;
 pub use ax_protocol::name::NameError;
-pub use ax_protocol::{ErrorCode, SecretSource};
 pub use client::{SOCKET_ENV, TOKEN_ENV};
 pub use context::{AxiomContext, Builder};
 pub use error::{Error, Reason};

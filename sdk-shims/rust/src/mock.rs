@@ -3,9 +3,9 @@
 use std::fmt;
 use std::sync::OnceLock;
 
+use ax_protocol::SecretText;
 use ax_protocol::name::{NameError, validate_name};
 use ax_protocol::template::render_into;
-use ax_protocol::{SecretSource, SecretText};
 
 use crate::api::{Context, Redacted, Rendered, SecretInfo, Secrets};
 use crate::error::Error;
@@ -15,7 +15,7 @@ use crate::redact::Redactor;
 ///
 /// It answers exactly as a sidecar serving those values would: the same name rule, the same
 /// template rules and the same redaction forms and matching (leftmost-longest). [`list`]
-/// reports every secret as version 1, updated at 0, from the tenant. It never fails, so its
+/// reports every secret as version 1, updated at 0. It never fails, so its
 /// [`get`] never panics. Values are wiped from memory when it is dropped.
 ///
 /// ```
@@ -192,7 +192,6 @@ impl Secrets for MockSecrets {
                 name: name.to_owned(),
                 version: 1,
                 updated_at: 0,
-                source: SecretSource::Tenant,
             })
             .collect())
     }

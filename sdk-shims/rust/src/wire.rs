@@ -53,7 +53,7 @@ pub fn encode_request(request: &Request<'_>, out: &mut Vec<u8>) -> Result<(), Er
 /// - [`Reason::Closed`]: the stream ended cleanly before a frame began.
 /// - [`Reason::Malformed`]: a frame over 16 MiB (`FrameTooLarge`, refused before reading its
 ///   body), a stream that ends inside a frame (`Truncated`), or a body that is not exactly one
-///   v1 response (the other [`WireError`]s of PROTOCOL §10.2).
+///   v2 response (the other [`WireError`]s of PROTOCOL §10.2).
 /// - [`Reason::TimedOut`] or [`Reason::Broken`]: the reader failed.
 pub fn read_response<'b, R>(reader: &mut R, frame: &'b mut Vec<u8>) -> Result<Response<'b>, Reason>
 where

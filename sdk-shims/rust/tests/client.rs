@@ -57,7 +57,7 @@ fn the_handshake_sends_version_client_and_token_once_per_connection() {
         panic!("the first request is {:?}", requests[0].body.kind());
     };
     assert_eq!(requests[0].id, 0);
-    assert_eq!(*version, 1);
+    assert_eq!(*version, 2);
     assert_eq!(client, concat!("rust/", env!("CARGO_PKG_VERSION")));
     assert_eq!(token.as_ref().map(SecretText::expose), Some("tok-1"));
     let ids: Vec<u32> = requests.iter().map(|r| r.id).collect();
@@ -348,7 +348,7 @@ fn another_protocol_version_is_refused() {
         peer.answer(
             hello.id,
             ResponseBody::Hello {
-                version: 2,
+                version: 3,
                 sidecar: Cow::Borrowed("future"),
                 execution_id: Cow::Borrowed("exec"),
             },
@@ -360,13 +360,13 @@ fn another_protocol_version_is_refused() {
         matches!(
             error,
             Error::Unavailable {
-                reason: Reason::WrongVersion(2),
+                reason: Reason::WrongVersion(3),
                 ..
             }
         ),
         "{error:?}"
     );
-    assert!(error.to_string().contains("version 2"));
+    assert!(error.to_string().contains("version 3, not 2"), "{error}");
     drop(ax);
     fake.close();
 }
@@ -522,7 +522,7 @@ fn an_invalid_name_never_connects() {
 
 #[test]
 fn list_render_and_redact_answers_are_mapped() {
-    use ax_protocol::{SecretInfo as WireInfo, SecretSource};
+    use ax_protocol::SecretInfo as WireInfo;
     let fake = FakeSidecar::start(|_, peer| {
         peer.handshake();
         while let Some(request) = peer.read() {
@@ -532,7 +532,6 @@ fn list_render_and_redact_answers_are_mapped() {
                         name: Cow::Borrowed("A"),
                         version: 4,
                         updated_at: 1_800_000_000,
-                        source: SecretSource::Override,
                     }],
                 },
                 RequestBody::Render { template } => ResponseBody::Rendered {
@@ -555,9 +554,8 @@ fn list_render_and_redact_answers_are_mapped() {
             listed[0].name.as_str(),
             listed[0].version,
             listed[0].updated_at,
-            listed[0].source
         ),
-        ("A", 4, 1_800_000_000, SecretSource::Override)
+        ("A", 4, 1_800_000_000)
     );
     let rendered = ax.secrets().render("t").unwrap();
     assert_eq!(

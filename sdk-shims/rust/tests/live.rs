@@ -7,9 +7,7 @@ mod support;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Barrier;
 
-use ax_secrets::{
-    AxiomContext, Error, MockAxiomContext, Reason, Redacted, SecretInfo, SecretSource,
-};
+use ax_secrets::{AxiomContext, Error, MockAxiomContext, Reason, Redacted, SecretInfo};
 use serde_json::json;
 use support::{Sidecar, is_child, run_in_child};
 
@@ -30,7 +28,10 @@ fn standard() -> Sidecar {
             "WEBHOOK": "whk_tenant",
             "SHORT": "k9",
         }),
-        json!({"WEBHOOK": "whk_override", "ONLY_OVERRIDE": "only"}),
+        json!({
+            "WEBHOOK": {"value": "whk_override", "version": 9, "updated_at": 1_796_000_000},
+            "ONLY_OVERRIDE": "only",
+        }),
         Some(&Sidecar::new_token()),
     )
 }
@@ -157,11 +158,18 @@ fn lists_every_secret_sorted_with_its_metadata() {
             name: "DB_URL".into(),
             version: 3,
             updated_at: 1_795_000_000,
-            source: SecretSource::Tenant,
         }
     );
+    // An override shows its own metadata and nothing that marks it as an override.
     let webhook = listed.iter().find(|i| i.name == "WEBHOOK").unwrap();
-    assert_eq!(webhook.source, SecretSource::Override);
+    assert_eq!(
+        *webhook,
+        SecretInfo {
+            name: "WEBHOOK".into(),
+            version: 9,
+            updated_at: 1_796_000_000,
+        }
+    );
 }
 
 #[test]

@@ -81,7 +81,6 @@ export async function answer(
             name: info.name,
             version: info.version,
             updated_at: info.updatedAt,
-            source: info.source,
           })),
         };
       case "render": {

@@ -83,7 +83,7 @@ interface Handshake {
   reject(error: unknown): void;
 }
 
-/** Speaks protocol v1 to one sidecar; connects on the first call. */
+/** Speaks protocol v2 to one sidecar; connects on the first call. */
 export class SidecarClient {
   #path: string | undefined;
   #token: string | null;
@@ -295,7 +295,7 @@ export class SidecarClient {
     if (response.type !== "Hello" || response.version !== PROTOCOL_VERSION) {
       const version = response.type === "Hello" ? response.version : 0;
       this.#drop(conn, errors.DROPPED_AFTER_EARLIER);
-      handshake.reject(this.#error(errors.wrongVersion(version)));
+      handshake.reject(this.#error(errors.wrongVersion(version, PROTOCOL_VERSION)));
       return;
     }
     if (conn.closedByCaller) {

@@ -152,7 +152,6 @@ function toInfos(response: Response): SecretInfo[] {
     name: i.name,
     version: i.version,
     updatedAt: i.updatedAt,
-    source: i.source === "Override" ? "override" : "tenant",
   }));
 }
 

@@ -60,7 +60,7 @@ const WIRE_MESSAGES: Readonly<Record<WireErrorKind, string>> = {
   Truncated: "stream ended inside a frame",
   UnexpectedEnd: "frame ended before the message did",
   TrailingBytes: "bytes left in the frame after the message",
-  UnknownVariant: "unknown enum variant for protocol version 1",
+  UnknownVariant: "unknown enum variant for this protocol version",
   InvalidUtf8: "string is not valid UTF-8",
   InvalidOptionTag: "option tag is neither 0 nor 1",
   InvalidVarint: "varint is too long or overflows its type",
@@ -102,8 +102,8 @@ export const tokenTooLong = (size: number, limit: number): string =>
   `cannot be sent the client token: it is ${size} bytes, over the limit of ${limit}`;
 export const handshakeRefused = (code: string): string =>
   `refused the handshake with error ${code}`;
-export const wrongVersion = (version: number): string =>
-  `speaks protocol version ${version}, not 1`;
+export const wrongVersion = (version: number, ours: number): string =>
+  `speaks protocol version ${version}, not ${ours}`;
 export const notServedTwice = (code: string): string =>
   `did not serve the request, twice in a row (error ${code})`;
 export const BROKEN_TWICE = "closed the connection twice in a row before a request could be sent";

@@ -13,7 +13,7 @@
  * - `client`: the connection's life: lazy connect, handshake, ids, pipelining, reconnection.
  * - `connection`: one Unix socket: write frames, read frames, the requests in flight.
  * - `decoder`: frames off a byte stream, across any split.
- * - `wire` / `messages`: framing and the postcard codec; the v1 messages.
+ * - `wire` / `messages`: framing and the postcard codec; the v2 messages.
  * - `names` / `template` / `encodings` / `redact`: the rules of PROTOCOL §8, used by the client
  *   (names) and by the mock (all of them).
  * - `mock`: {@link MockAxiomContext} for unit tests.
@@ -33,7 +33,6 @@ export {
   type AxiomContextLike,
   type GetResult,
   type SecretInfo,
-  type SecretSource,
   type SecretsApi,
 } from "./results";
 

@@ -1,7 +1,7 @@
-/** Every limit and constant of protocol v1 that the shim relies on (PROTOCOL.md §9). */
+/** Every limit and constant of protocol v2 that the shim relies on (PROTOCOL.md §9). */
 
 /** The protocol version this shim speaks, sent in `Hello`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** How this shim names itself in `Hello` (at most 256 bytes). */
 export const CLIENT_NAME = "ts/0.1.0";

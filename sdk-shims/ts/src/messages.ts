@@ -1,13 +1,13 @@
 /**
- * The protocol v1 messages (PROTOCOL §3, §5, §6) as plain objects.
+ * The protocol v2 messages (PROTOCOL §3, §5, §6) as plain objects.
  *
  * A message is one flat object: its `id`, its variant name in `type` (as in the canonical JSON of
  * PROTOCOL §10.2) and the variant's fields, in camelCase. Enum order is the wire format:
- * {@link REQUEST_TYPES}, {@link RESPONSE_TYPES}, {@link ERROR_CODES} and {@link SOURCES} list
- * the variants in tag order.
+ * {@link REQUEST_TYPES}, {@link RESPONSE_TYPES} and {@link ERROR_CODES} list the variants in
+ * tag order.
  */
 
-/** Every `ErrorCode` of v1, in tag order. */
+/** Every `ErrorCode` of v2, in tag order. */
 export const ERROR_CODES = [
   "BadRequest",
   "UnsupportedVersion",
@@ -22,16 +22,10 @@ export const ERROR_CODES = [
 /** A protocol error code, as the sidecar answers it. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** Every `SecretSource` of v1, in tag order. */
-export const SOURCES = ["Tenant", "Override"] as const;
-
-/** Where a secret's effective value comes from, as on the wire. */
-export type WireSource = (typeof SOURCES)[number];
-
-/** Every request variant of v1, in tag order. */
+/** Every request variant of v2, in tag order. */
 export const REQUEST_TYPES = ["Hello", "Get", "List", "Render", "Redact", "Ping"] as const;
 
-/** Every response variant of v1, in tag order. */
+/** Every response variant of v2, in tag order. */
 export const RESPONSE_TYPES = [
   "Hello",
   "Secret",
@@ -88,13 +82,12 @@ export interface PingRequest {
 export type Request =
   HelloRequest | GetRequest | ListRequest | RenderRequest | RedactRequest | PingRequest;
 
-/** A `SecretInfo` as on the wire. */
+/** A `SecretInfo` as on the wire; nothing in it tells an override from a tenant value. */
 export interface WireSecretInfo {
   readonly name: string;
   readonly version: number;
   /** Seconds since the Unix epoch; exact up to 2^53 (a u64 on the wire). */
   readonly updatedAt: number;
-  readonly source: WireSource;
 }
 
 /** Tag 0: the handshake was accepted. */

@@ -3,7 +3,7 @@
  *
  * It answers exactly as a sidecar serving those values would: the same name rule, the same
  * template rules (PROTOCOL §8.3) and the same redaction forms and matching (§8.4). `list`
- * reports every secret as version 1, updated at 0, from the tenant.
+ * reports every secret as version 1, updated at 0.
  */
 
 import { inspect } from "node:util";
@@ -72,11 +72,11 @@ export class MockSecrets implements SecretsApi {
     return found;
   }
 
-  /** Every name, sorted, as version 1, updated at 0, from the tenant. */
+  /** Every name, sorted, as version 1, updated at 0. */
   async list(): Promise<SecretInfo[]> {
     return [...this.#values.keys()]
       .sort()
-      .map((name) => ({ name, version: 1, updatedAt: 0, source: "tenant" as const }));
+      .map((name) => ({ name, version: 1, updatedAt: 0 }));
   }
 
   /** Expands `{{secrets.NAME}}` references as the sidecar does. */

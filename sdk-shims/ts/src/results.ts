@@ -2,10 +2,10 @@
 
 import { inspect } from "node:util";
 
-/** Where a secret's effective value comes from. */
-export type SecretSource = "tenant" | "override";
-
-/** Metadata of one secret; never its value. */
+/**
+ * Metadata of one secret; never its value. An override and a tenant value look the same: node
+ * code cannot tell them apart (operators see overrides in the console).
+ */
 export interface SecretInfo {
   /** The secret's name. */
   readonly name: string;
@@ -13,8 +13,6 @@ export interface SecretInfo {
   readonly version: number;
   /** When the current value was set, in seconds since the Unix epoch (UTC). */
   readonly updatedAt: number;
-  /** `"tenant"` for the tenant's value, `"override"` for the flow config's. */
-  readonly source: SecretSource;
 }
 
 /**

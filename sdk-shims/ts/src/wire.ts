@@ -1,5 +1,5 @@
 /**
- * Framing and the postcard codec of protocol v1 (PROTOCOL §2, §4).
+ * Framing and the postcard codec of protocol v2 (PROTOCOL §2, §4).
  *
  * Every message travels as one frame:
  *
@@ -27,7 +27,6 @@ import {
   ERROR_CODES,
   REQUEST_TYPES,
   RESPONSE_TYPES,
-  SOURCES,
   type ErrorCode,
   type Request,
   type Response,
@@ -205,7 +204,6 @@ export function encodeResponse(response: Response): Buffer {
       w.varint(response.secrets.length);
       for (const info of response.secrets) {
         w.string(info.name).varint(info.version).varint(info.updatedAt);
-        w.varint(SOURCES.indexOf(info.source));
       }
       break;
     case "Rendered":
@@ -327,8 +325,7 @@ class Reader {
     const name = this.string();
     const version = this.varint(32);
     const updatedAt = this.varint(64);
-    const source = SOURCES[this.tag(SOURCES.length)]!;
-    return { name, version, updatedAt, source };
+    return { name, version, updatedAt };
   }
 
   finish(): void {

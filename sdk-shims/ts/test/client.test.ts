@@ -60,7 +60,7 @@ describe("the handshake", () => {
       { token: "tok-1" },
     );
     assert.deepEqual(hellos, [
-      { id: 0, type: "Hello", version: 1, client: "ts/0.1.0", token: "tok-1" },
+      { id: 0, type: "Hello", version: 2, client: "ts/0.1.0", token: "tok-1" },
     ]);
   });
 
@@ -110,7 +110,7 @@ describe("the handshake", () => {
         peer.answer({
           id: hello!.id,
           type: "Hello",
-          version: 2,
+          version: 3,
           sidecar: "future",
           executionId: "e",
         });
@@ -118,7 +118,7 @@ describe("the handshake", () => {
       },
       async (ax) => {
         const error = await unavailable(ax.secrets.get("A"));
-        assert.match(error.message, /version 2/);
+        assert.match(error.message, /version 3, not 2/);
       },
     );
   });

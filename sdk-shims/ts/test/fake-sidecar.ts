@@ -8,7 +8,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 
 import { FrameDecoder } from "../src/decoder";
-import { MAX_REQUEST_FRAME } from "../src/limits";
+import { MAX_REQUEST_FRAME, PROTOCOL_VERSION } from "../src/limits";
 import type { ErrorCode, Request, Response } from "../src/messages";
 import { decodeRequest, encodeResponse, frame } from "../src/wire";
 import { privateDir } from "./sidecar";
@@ -73,7 +73,7 @@ export class Peer {
     this.answer({
       id: hello.id,
       type: "Hello",
-      version: 1,
+      version: PROTOCOL_VERSION,
       sidecar: "fake/0",
       executionId: "exec-fake",
     });

@@ -80,8 +80,8 @@ describe("the mock's list", () => {
       listed.map((i) => i.name),
       Object.keys(SECRETS).sort(),
     );
-    assert.deepEqual(listed[0], { name: "EMPTY", version: 1, updatedAt: 0, source: "tenant" });
-    assert.ok(listed.every((i) => i.version === 1 && i.updatedAt === 0 && i.source === "tenant"));
+    assert.deepEqual(listed[0], { name: "EMPTY", version: 1, updatedAt: 0 });
+    assert.ok(listed.every((i) => i.version === 1 && i.updatedAt === 0));
   });
 });
 

@@ -20,7 +20,7 @@ const FILE_KEYS = ["schema", "area", "description", "numberOfTests", "tests"];
 const MESSAGE_FILE_KEYS = [...FILE_KEYS, "direction", "limit"];
 const TEST_KEYS = ["id", "comment", "flags", "hex", "value", "result", "error"];
 const SCHEMAS: Readonly<Record<string, string[]>> = {
-  "ax-protocol/messages/v1": MESSAGE_FILE_KEYS,
+  "ax-protocol/messages/v2": MESSAGE_FILE_KEYS,
   "ax-protocol/names/v1": FILE_KEYS,
   "ax-protocol/templates/v1": FILE_KEYS,
   "ax-protocol/bundles/v1": FILE_KEYS,
@@ -148,7 +148,7 @@ const RESPONSE_FIELDS: Readonly<Record<string, string[]>> = {
   Pong: [],
   Error: ["code", "message"],
 };
-const SECRET_INFO_FIELDS = ["name", "version", "updated_at", "source"];
+const SECRET_INFO_FIELDS = ["name", "version", "updated_at"];
 
 /** The message a canonical JSON object stands for; throws on unknown or missing fields. */
 export function fromJson(direction: "request" | "response", value: Json): Request | Response {

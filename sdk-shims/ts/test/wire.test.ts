@@ -151,7 +151,7 @@ describe("the codec", () => {
       id: 1,
       type: "List" as const,
       secrets: [
-        { name: "A", version: 4294967295, updatedAt: 2 ** 53 - 1, source: "Override" as const },
+        { name: "A", version: 4294967295, updatedAt: 2 ** 53 - 1 },
       ],
     };
     assert.deepEqual(decodeResponse(encodeResponse(response)), response);

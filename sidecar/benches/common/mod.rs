@@ -21,7 +21,7 @@ use ax_protocol::blocking::read_frame;
 use ax_protocol::bundle::local::{LocalKey, seal_local};
 use ax_protocol::bundle::{Bundle, BundleSecret};
 use ax_protocol::frame::{peek_id, to_frame};
-use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
+use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION};
 use ax_protocol::{Response, ResponseBody, SecretText};
 use nix::fcntl::OFlag;
 use nix::sched::{CpuSet, sched_getcpu, sched_setaffinity};
@@ -286,7 +286,7 @@ impl Replies {
         let value = value(TARGET);
         Self {
             hello: tail(ResponseBody::Hello {
-                version: 1,
+                version: PROTOCOL_VERSION,
                 sidecar: Cow::Owned(sidecar),
                 execution_id: Cow::Borrowed(EXECUTION_ID),
             }),

@@ -1,4 +1,7 @@
 //! `List`: every effective secret's metadata, never a value (PROTOCOL §8.2).
+//!
+//! An entry never says whether its value is an override: node code must not be able to tell an
+//! override from a tenant value, so the store does not even hand that fact to this module.
 
 use std::borrow::Cow;
 
@@ -15,7 +18,6 @@ pub(super) fn serve(service: &Service, id: u32, out: &mut BytesMut) -> Flow {
             name: Cow::Borrowed(s.name),
             version: s.version,
             updated_at: s.updated_at,
-            source: s.source,
         })
         .collect();
     reply(service, out, id, ResponseBody::List { secrets })

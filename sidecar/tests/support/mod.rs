@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ax_protocol::bundle::local::{LocalKey, seal_local};
 use ax_protocol::bundle::{Bundle, BundleSecret};
 use ax_protocol::frame::{decode_response, to_frame};
-use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
+use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION};
 use ax_protocol::{Request, RequestBody, Response, SecretText};
 use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
@@ -355,7 +355,7 @@ impl Client {
     /// Does the handshake with an optional token; panics unless the answer is `Hello`.
     pub fn hello(&mut self, token: Option<&str>) -> Response<'static> {
         let answer = self.request(RequestBody::Hello {
-            version: 1,
+            version: PROTOCOL_VERSION,
             client: Cow::Borrowed("test/0.1"),
             token: token.map(SecretText::borrowed),
         });

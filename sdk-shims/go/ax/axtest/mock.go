@@ -104,7 +104,7 @@ func (m *Mock) List() ([]ax.SecretInfo, error) {
 	list := sortedNames(m.m.values)
 	out := make([]ax.SecretInfo, len(list))
 	for i, name := range list {
-		out[i] = ax.SecretInfo{Name: name, Version: 1, UpdatedAt: 0, Source: ax.SourceTenant}
+		out[i] = ax.SecretInfo{Name: name, Version: 1, UpdatedAt: 0}
 	}
 	return out, nil
 }

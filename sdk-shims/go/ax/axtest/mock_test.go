@@ -100,9 +100,9 @@ func TestMockList(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []ax.SecretInfo{
-		{Name: "A", Version: 1, Source: ax.SourceTenant},
-		{Name: "Z", Version: 1, Source: ax.SourceTenant},
-		{Name: "b", Version: 1, Source: ax.SourceTenant},
+		{Name: "A", Version: 1},
+		{Name: "Z", Version: 1},
+		{Name: "b", Version: 1},
 	}
 	if !reflect.DeepEqual(listed, want) {
 		t.Fatalf("List = %+v", listed)

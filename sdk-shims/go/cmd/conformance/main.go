@@ -142,7 +142,7 @@ func run(api ax.SecretsAPI, req request) (answer, error) {
 		names, infos := []any{}, []any{}
 		for _, i := range listed {
 			names = append(names, i.Name)
-			infos = append(infos, answer{"name": i.Name, "version": i.Version, "updated_at": i.UpdatedAt, "source": i.Source.String()})
+			infos = append(infos, answer{"name": i.Name, "version": i.Version, "updated_at": i.UpdatedAt})
 		}
 		if req.Op == "list" {
 			return answer{"names": names}, nil

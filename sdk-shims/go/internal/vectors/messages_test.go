@@ -70,7 +70,6 @@ func toJSON(id uint32, body any) vectors.Object {
 		for _, s := range b.Secrets {
 			secrets = append(secrets, vectors.Object{
 				"name": s.Name, "version": num(uint64(s.Version)), "updated_at": num(s.UpdatedAt),
-				"source": s.Source.String(),
 			})
 		}
 		out["secrets"] = secrets
@@ -187,19 +186,11 @@ func fromJSON(direction string, value any) (uint32, any, error) {
 		var out wire.ListResponse
 		for _, x := range list {
 			e, _ := x.(vectors.Object)
-			if err := vectors.ExactKeys(e, "name", "version", "updated_at", "source"); err != nil {
+			if err := vectors.ExactKeys(e, "name", "version", "updated_at"); err != nil {
 				return 0, nil, err
 			}
 			g := &fields{obj: e}
 			info := wire.SecretInfo{Name: g.str("name"), Version: uint32(g.uint("version", 32)), UpdatedAt: g.uint("updated_at", 64)}
-			switch g.str("source") {
-			case "Tenant":
-				info.Source = wire.SourceTenant
-			case "Override":
-				info.Source = wire.SourceOverride
-			default:
-				return 0, nil, fmt.Errorf("source %v", e["source"])
-			}
 			if g.err != nil {
 				return 0, nil, g.err
 			}

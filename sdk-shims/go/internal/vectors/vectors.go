@@ -57,7 +57,7 @@ var (
 	testKeys        = []string{"comment", "error", "flags", "hex", "id", "result", "value"}
 	// Schemas maps every schema a shim knows to the keys its files have.
 	Schemas = map[string][]string{
-		"ax-protocol/messages/v1":  messageFileKeys,
+		"ax-protocol/messages/v2":  messageFileKeys,
 		"ax-protocol/names/v1":     fileKeys,
 		"ax-protocol/templates/v1": fileKeys,
 		"ax-protocol/bundles/v1":   fileKeys,
@@ -120,7 +120,7 @@ func Check(name string, doc any) (*File, error) {
 	}
 	f := &File{Name: name, Schema: schema}
 	var err error
-	if schema == "ax-protocol/messages/v1" {
+	if schema == "ax-protocol/messages/v2" {
 		f.Direction, _ = obj["direction"].(string)
 		if f.Direction != "request" && f.Direction != "response" {
 			return nil, fmt.Errorf("%s: direction %v", name, obj["direction"])

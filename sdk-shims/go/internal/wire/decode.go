@@ -146,11 +146,6 @@ func decodeList(r *Reader) (ResponseBody, error) {
 		if s.UpdatedAt, err = r.U64(); err != nil {
 			return nil, err
 		}
-		source, err := r.Tag(uint32(sourceTags))
-		if err != nil {
-			return nil, err
-		}
-		s.Source = Source(source)
 		out = append(out, s)
 	}
 	return ListResponse{Secrets: out}, nil

@@ -1,5 +1,5 @@
-// Package wire is protocol v1 of ax-secrets on the wire (PROTOCOL.md §2–§6): framing, the
-// postcard primitives and the v1 messages. It does no I/O of its own beyond reading frames
+// Package wire is protocol v2 of ax-secrets on the wire (PROTOCOL.md §2–§6): framing, the
+// postcard primitives and the v2 messages. It does no I/O of its own beyond reading frames
 // from a [bufio.Reader].
 //
 // # Layout

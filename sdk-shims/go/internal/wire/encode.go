@@ -46,7 +46,6 @@ func AppendResponse(dst []byte, r Response) []byte {
 			dst = AppendString(dst, s.Name)
 			dst = AppendVarint(dst, uint64(s.Version))
 			dst = AppendVarint(dst, s.UpdatedAt)
-			dst = AppendVarint(dst, uint64(s.Source))
 		}
 	case RenderedResponse:
 		dst = AppendString(dst, b.Text)

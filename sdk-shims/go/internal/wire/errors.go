@@ -14,7 +14,7 @@ const (
 	UnexpectedEnd
 	// TrailingBytes: bytes are left after the message (or after the one frame of a stream).
 	TrailingBytes
-	// UnknownVariant: an enum tag protocol v1 does not define.
+	// UnknownVariant: an enum tag this protocol version does not define.
 	UnknownVariant
 	// InvalidUtf8: a string that is not UTF-8.
 	InvalidUtf8
@@ -43,7 +43,7 @@ var kindMessages = [...]string{
 	Truncated:        "stream ended inside a frame",
 	UnexpectedEnd:    "frame ended before the message did",
 	TrailingBytes:    "bytes left in the frame after the message",
-	UnknownVariant:   "unknown enum variant for protocol version 1",
+	UnknownVariant:   "unknown enum variant for this protocol version",
 	InvalidUtf8:      "string is not valid UTF-8",
 	InvalidOptionTag: "option tag is neither 0 nor 1",
 	InvalidVarint:    "varint is too long or overflows its type",

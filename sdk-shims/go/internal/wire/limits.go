@@ -1,9 +1,9 @@
 package wire
 
-// Every limit and constant of protocol v1 the shim relies on (PROTOCOL.md §9).
+// Every limit and constant of protocol v2 the shim relies on (PROTOCOL.md §9).
 const (
 	// ProtocolVersion is the version this shim speaks, sent in Hello.
-	ProtocolVersion = 1
+	ProtocolVersion = 2
 	// ClientName is how this shim names itself in Hello (at most 256 bytes).
 	ClientName = "go/0.1.0"
 	// HeaderLen is the size of the big-endian length prefix of every frame.

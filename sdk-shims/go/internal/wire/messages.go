@@ -1,6 +1,6 @@
 package wire
 
-// The messages of protocol v1 (PROTOCOL.md §3). Enum order is the wire format: the tag
+// The messages of protocol v2 (PROTOCOL.md §3). Enum order is the wire format: the tag
 // constants list the variants in order, and only ever grow with a new protocol version.
 
 // Request tags.
@@ -97,22 +97,12 @@ type SecretResponse struct {
 	Found bool
 }
 
-// Source says where a secret's effective value comes from.
-type Source uint8
-
-// The sources, in tag order.
-const (
-	SourceTenant Source = iota
-	SourceOverride
-	sourceTags
-)
-
-// SecretInfo is one secret's metadata in a ListResponse; never its value.
+// SecretInfo is one secret's metadata in a ListResponse; never its value, and nothing that
+// tells an override from a tenant value (protocol v1 had a source field).
 type SecretInfo struct {
 	Name      string
 	Version   uint32
 	UpdatedAt uint64
-	Source    Source
 }
 
 // ListResponse (tag 2) answers List, sorted by name.
@@ -170,17 +160,6 @@ func ParseErrorCode(name string) (ErrorCode, bool) {
 		}
 	}
 	return 0, false
-}
-
-// String is the source's name as in the vectors ("Tenant" or "Override").
-func (s Source) String() string {
-	switch s {
-	case SourceTenant:
-		return "Tenant"
-	case SourceOverride:
-		return "Override"
-	}
-	return "Source(?)"
 }
 
 // ErrorResponse (tag 6) is a refused request.

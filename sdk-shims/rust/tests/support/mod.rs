@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use ax_protocol::blocking::read_frame;
 use ax_protocol::frame::{decode_request, to_frame};
-use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
+use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION};
 use ax_protocol::{ErrorCode, Request, Response, ResponseBody};
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -332,7 +332,7 @@ impl Peer {
         self.answer(
             hello.id,
             ResponseBody::Hello {
-                version: 1,
+                version: PROTOCOL_VERSION,
                 sidecar: Cow::Borrowed("fake/0"),
                 execution_id: Cow::Borrowed("exec-fake"),
             },

@@ -47,7 +47,7 @@ use serde_json::{Map, Value, json};
 
 use json::{request_from_json, request_to_json, response_from_json, response_to_json};
 
-const MESSAGES: &str = "ax-protocol/messages/v1";
+const MESSAGES: &str = "ax-protocol/messages/v2";
 const NAMES: &str = "ax-protocol/names/v1";
 const TEMPLATES: &str = "ax-protocol/templates/v1";
 const BUNDLES: &str = "ax-protocol/bundles/v1";

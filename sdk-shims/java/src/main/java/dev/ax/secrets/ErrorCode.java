@@ -40,7 +40,7 @@ public enum ErrorCode {
         return ordinal();
     }
 
-    /** How many codes protocol v1 defines. */
+    /** How many codes protocol v2 defines. */
     public static int count() {
         return BY_TAG.length;
     }
@@ -57,6 +57,6 @@ public enum ErrorCode {
                 return code;
             }
         }
-        throw new IllegalArgumentException("not an error code of protocol v1: " + wireName);
+        throw new IllegalArgumentException("not an error code of protocol v2: " + wireName);
     }
 }

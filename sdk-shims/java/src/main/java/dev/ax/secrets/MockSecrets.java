@@ -14,7 +14,7 @@ import java.util.TreeMap;
  *
  * <p>It answers exactly as a sidecar serving those values would: the same name rule, the same
  * template rules (PROTOCOL.md §8.3) and the same redaction forms and matching (§8.4).
- * {@link #list()} reports every secret as version 1, updated at 0, from the tenant.
+ * {@link #list()} reports every secret as version 1, updated at 0.
  */
 public final class MockSecrets implements Secrets {
     private final Map<String, String> values;
@@ -56,7 +56,7 @@ public final class MockSecrets implements Secrets {
     public List<SecretInfo> list() {
         List<SecretInfo> out = new ArrayList<>(values.size());
         for (String name : values.keySet()) { // a TreeMap: sorted, and names are ASCII
-            out.add(new SecretInfo(name, 1, 0, SecretSource.TENANT));
+            out.add(new SecretInfo(name, 1, 0));
         }
         return List.copyOf(out);
     }

@@ -14,7 +14,7 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.InvalidPathException;
 
 /**
- * Speaks protocol v1 to one sidecar: lazy connection, handshake, request ids, reconnection and
+ * Speaks protocol v2 to one sidecar: lazy connection, handshake, request ids, reconnection and
  * errors. Thread-safe: one request is in flight at a time, under a lock.
  *
  * <p>The rules of PROTOCOL.md §7:

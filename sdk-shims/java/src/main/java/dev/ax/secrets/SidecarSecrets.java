@@ -32,7 +32,7 @@ final class SidecarSecrets implements Secrets {
                 "List", RequestBody.ListSecrets.INSTANCE, ResponseBody.SecretList.class);
         List<SecretInfo> out = new ArrayList<>(list.secrets().size());
         for (ResponseBody.Info info : list.secrets()) {
-            out.add(new SecretInfo(info.name(), info.version(), info.updatedAt(), info.source()));
+            out.add(new SecretInfo(info.name(), info.version(), info.updatedAt()));
         }
         return List.copyOf(out);
     }

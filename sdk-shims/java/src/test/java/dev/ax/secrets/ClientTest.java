@@ -63,7 +63,7 @@ class ClientTest {
         }
         f.awaitClosed(1);
         assertEquals(1, f.connections(), "one connection, one handshake, reused");
-        assertEquals(new Request(0, new RequestBody.Hello(1, "java/0.1.0", "tok-1")), seen.get(0));
+        assertEquals(new Request(0, new RequestBody.Hello(2, "java/0.1.0", "tok-1")), seen.get(0));
     }
 
     @Test
@@ -321,12 +321,12 @@ class ClientTest {
     void anotherProtocolVersionIsRefused() throws Exception {
         FakeSidecar f = fake((i, peer) -> {
             Request hello = peer.read();
-            peer.answer(hello.id(), new ResponseBody.Hello(2, "future", "exec"));
+            peer.answer(hello.id(), new ResponseBody.Hello(3, "future", "exec"));
         });
         try (AxiomContext ax = new AxiomContext(f.path, null)) {
             SecretsUnavailableException e = assertThrows(SecretsUnavailableException.class,
                     () -> ax.secrets().get("A"));
-            assertTrue(e.getMessage().contains("version 2"), e.getMessage());
+            assertTrue(e.getMessage().contains("version 3, not 2"), e.getMessage());
         }
     }
 

@@ -78,7 +78,8 @@ final class FakeSidecar {
             if (hello == null) {
                 throw new IllegalStateException("no Hello");
             }
-            answer(hello.id(), new ResponseBody.Hello(1, "fake/0", "exec-fake"));
+            answer(hello.id(),
+                    new ResponseBody.Hello(Limits.PROTOCOL_VERSION, "fake/0", "exec-fake"));
             return hello;
         }
 

@@ -39,7 +39,7 @@ final class Vectors {
     static final Set<String> TEST_KEYS =
             Set.of("id", "comment", "flags", "hex", "value", "result", "error");
     static final Map<String, Set<String>> SCHEMAS = Map.of(
-            "ax-protocol/messages/v1", MESSAGE_FILE_KEYS,
+            "ax-protocol/messages/v2", MESSAGE_FILE_KEYS,
             "ax-protocol/names/v1", FILE_KEYS,
             "ax-protocol/templates/v1", FILE_KEYS,
             "ax-protocol/bundles/v1", FILE_KEYS);
@@ -185,7 +185,6 @@ final class Vectors {
                 i.put("name", info.name());
                 i.put("version", info.version());
                 i.put("updated_at", unsigned(info.updatedAt()));
-                i.put("source", info.source().wireName());
                 secrets.add(i);
             }
             out.put("secrets", secrets);
@@ -265,10 +264,9 @@ final class Vectors {
                 List<ResponseBody.Info> infos = new ArrayList<>();
                 for (Object o : array(v.get("secrets"))) {
                     Map<String, Object> i = object(o);
-                    expectKeys(i, Set.of("name", "version", "updated_at", "source"), "SecretInfo");
+                    expectKeys(i, Set.of("name", "version", "updated_at"), "SecretInfo");
                     infos.add(new ResponseBody.Info((String) i.get("name"),
-                            toLong(i.get("version")), toLong(i.get("updated_at")),
-                            SecretSource.fromWireName((String) i.get("source"))));
+                            toLong(i.get("version")), toLong(i.get("updated_at"))));
                 }
                 yield new ResponseBody.SecretList(infos);
             }

@@ -52,7 +52,7 @@ class VectorsTest {
         return files.stream().map(name -> {
             Map<String, Object> file = Vectors.load(name);
             Runner runner = switch ((String) file.get("schema")) {
-                case "ax-protocol/messages/v1" -> VectorsTest::messageVector;
+                case "ax-protocol/messages/v2" -> VectorsTest::messageVector;
                 case "ax-protocol/names/v1" -> VectorsTest::nameVector;
                 case "ax-protocol/templates/v1" -> VectorsTest::templateVector;
                 case "ax-protocol/bundles/v1" -> VectorsTest::bundleShape;

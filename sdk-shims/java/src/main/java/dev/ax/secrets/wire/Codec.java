@@ -1,13 +1,12 @@
 package dev.ax.secrets.wire;
 
 import dev.ax.secrets.ErrorCode;
-import dev.ax.secrets.SecretSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * The postcard codec of the v1 messages (PROTOCOL.md §3–§6) and the framing of §2.
+ * The postcard codec of the v2 messages (PROTOCOL.md §3–§6) and the framing of §2.
  *
  * <pre>
  * Request  = id: varint u32, body: RequestBody     (tag varint, then the variant's fields)
@@ -132,7 +131,6 @@ public final class Codec {
                 out.string(info.name());
                 out.varint(info.version());
                 out.varint(info.updatedAt());
-                out.varint(info.source().tag());
             }
         } else if (body instanceof ResponseBody.Rendered rendered) {
             out.string(rendered.text());
@@ -181,8 +179,7 @@ public final class Codec {
             String name = in.string();
             long version = in.u32();
             long updatedAt = in.u64();
-            SecretSource source = SecretSource.fromTag(in.tag(SecretSource.count()));
-            secrets.add(new ResponseBody.Info(name, version, updatedAt, source));
+            secrets.add(new ResponseBody.Info(name, version, updatedAt));
         }
         return new ResponseBody.SecretList(secrets);
     }

@@ -1,9 +1,9 @@
 package dev.ax.secrets.wire;
 
-/** Every limit and constant of protocol v1 that the shim relies on (PROTOCOL.md §9). */
+/** Every limit and constant of protocol v2 that the shim relies on (PROTOCOL.md §9). */
 public final class Limits {
     /** The protocol version this shim speaks, sent in {@code Hello}. */
-    public static final int PROTOCOL_VERSION = 1;
+    public static final int PROTOCOL_VERSION = 2;
 
     /** How this shim names itself in {@code Hello} (at most 256 bytes). */
     public static final String CLIENT_NAME = "java/0.1.0";

@@ -78,6 +78,6 @@ public sealed interface RequestBody {
         }
     }
 
-    /** How many request variants protocol v1 defines. */
+    /** How many request variants protocol v2 defines. */
     int COUNT = 6;
 }

@@ -1,7 +1,6 @@
 package dev.ax.secrets.wire;
 
 import dev.ax.secrets.ErrorCode;
-import dev.ax.secrets.SecretSource;
 import java.util.List;
 
 /**
@@ -47,7 +46,7 @@ public sealed interface ResponseBody {
     }
 
     /** One entry of {@link SecretList}, as on the wire ({@code updatedAt} is a u64). */
-    record Info(String name, long version, long updatedAt, SecretSource source) {}
+    record Info(String name, long version, long updatedAt) {}
 
     /** Tag 3: the answer to {@code Render}. */
     record Rendered(String text, List<String> missing) implements ResponseBody {
@@ -104,6 +103,6 @@ public sealed interface ResponseBody {
         }
     }
 
-    /** How many response variants protocol v1 defines. */
+    /** How many response variants protocol v2 defines. */
     int COUNT = 7;
 }

@@ -13,8 +13,8 @@ public enum WireError {
     UNEXPECTED_END("UnexpectedEnd", "frame ended before the message did"),
     /** Bytes were left in the body after the message. */
     TRAILING_BYTES("TrailingBytes", "bytes left in the frame after the message"),
-    /** An enum tag protocol v1 does not define. */
-    UNKNOWN_VARIANT("UnknownVariant", "unknown enum variant for protocol version 1"),
+    /** An enum tag this protocol version does not define. */
+    UNKNOWN_VARIANT("UnknownVariant", "unknown enum variant for this protocol version"),
     /** A string that is not valid UTF-8. */
     INVALID_UTF8("InvalidUtf8", "string is not valid UTF-8"),
     /** An option tag other than 0 and 1. */

@@ -1,6 +1,6 @@
 /**
- * The wire format of protocol v1 (PROTOCOL.md §2–§6, §9): framing, a hand-written postcard
- * codec and the v1 messages.
+ * The wire format of protocol v2 (PROTOCOL.md §2–§6, §9): framing, a hand-written postcard
+ * codec and the v2 messages.
  *
  * <p>Every message travels as one frame:
  *

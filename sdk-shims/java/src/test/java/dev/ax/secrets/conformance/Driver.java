@@ -132,7 +132,7 @@ public final class Driver {
                 List<Object> secrets = new ArrayList<>();
                 for (SecretInfo info : ax.secrets().list()) {
                     secrets.add(map("name", info.name(), "version", info.version(),
-                            "updated_at", info.updatedAt(), "source", info.source().label()));
+                            "updated_at", info.updatedAt()));
                 }
                 return map("secrets", secrets);
             }
