@@ -12,6 +12,7 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::control_plane::tls::provider;
 
@@ -36,6 +37,14 @@ impl std::fmt::Debug for HttpResponse {
             .field("status", &self.status)
             .field("body_len", &self.body.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// A body can hold a credential (an execution's creation answer holds its token): it is wiped
+/// with the response, so no copy outlives the caller's use of it.
+impl Drop for HttpResponse {
+    fn drop(&mut self) {
+        self.body.zeroize();
     }
 }
 
@@ -219,14 +228,16 @@ impl HttpsClient {
     }
 }
 
+/// Reads one response. Both buffers are wiped when it returns, on every path: the stack chunk
+/// and the head buffer each see the start of the body, which may be a credential.
 fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 16 * 1024];
+    let mut buf = Zeroizing::new(Vec::with_capacity(4096));
+    let mut chunk = Zeroizing::new([0u8; 16 * 1024]);
     let header_end = loop {
         if let Some(i) = find(&buf, b"\r\n\r\n") {
             break i;
         }
-        let n = read_some(stream, &mut chunk)?;
+        let n = read_some(stream, &mut chunk[..])?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -250,7 +261,7 @@ fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let mut body = buf.split_off(header_end + 4);
+    let mut body = Zeroizing::new(buf.split_off(header_end + 4));
     let length = headers
         .iter()
         .find(|(k, _)| k == "content-length")
@@ -261,7 +272,7 @@ fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
         }
         Some(len) => {
             while body.len() < len {
-                let n = read_some(stream, &mut chunk)?;
+                let n = read_some(stream, &mut chunk[..])?;
                 if n == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -273,7 +284,7 @@ fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
             body.truncate(len);
         }
         None => loop {
-            let n = read_some(stream, &mut chunk)?;
+            let n = read_some(stream, &mut chunk[..])?;
             if n == 0 {
                 break;
             }
@@ -286,7 +297,7 @@ fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
     Ok(HttpResponse {
         status,
         headers,
-        body,
+        body: std::mem::take(&mut *body),
     })
 }
 
