@@ -97,11 +97,10 @@ fn invalid(message: impl Into<String>) -> io::Error {
 
 /// Parses `https://host[:port][/prefix]` into (host, port, prefix without trailing slash).
 pub fn parse_url(url: &str) -> io::Result<(String, u16, String)> {
-    let rest = url.strip_prefix("https://").ok_or_else(|| {
-        invalid(format!(
-            "the control plane URL must start with https://: {url}"
-        ))
-    })?;
+    // No message quotes the URL: it is the caller's input, and the caller has it.
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| invalid("the control plane URL must start with https://"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
         None => (rest, ""),
@@ -109,7 +108,7 @@ pub fn parse_url(url: &str) -> io::Result<(String, u16, String)> {
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6
             .split_once(']')
-            .ok_or_else(|| invalid(format!("bad IPv6 host in {url}")))?;
+            .ok_or_else(|| invalid("the control plane URL has a bad IPv6 host"))?;
         let port = after.strip_prefix(':').unwrap_or("443");
         (h.to_owned(), port)
     } else {
@@ -120,9 +119,9 @@ pub fn parse_url(url: &str) -> io::Result<(String, u16, String)> {
     };
     let port = port
         .parse()
-        .map_err(|_| invalid(format!("bad port in {url}")))?;
+        .map_err(|_| invalid("the control plane URL has a bad port"))?;
     if host.is_empty() {
-        return Err(invalid(format!("no host in {url}")));
+        return Err(invalid("the control plane URL has no host"));
     }
     Ok((host, port, path.to_owned()))
 }
@@ -170,11 +169,11 @@ impl HttpsClient {
         body: Option<(&str, &[u8])>,
     ) -> io::Result<HttpResponse> {
         let server_name = ServerName::try_from(self.host.clone())
-            .map_err(|_| invalid(format!("bad host name {}", self.host)))?;
+            .map_err(|_| invalid("the control plane URL's host is not a valid server name"))?;
         let addr = (self.host.as_str(), self.port)
             .to_socket_addrs()?
             .next()
-            .ok_or_else(|| invalid(format!("cannot resolve {}", self.host)))?;
+            .ok_or_else(|| invalid("the control plane's host name resolves to no address"))?;
         let tcp = TcpStream::connect_timeout(&addr, self.timeout)?;
         tcp.set_nodelay(true)?;
         tcp.set_read_timeout(Some(self.timeout))?;
@@ -332,5 +331,22 @@ mod tests {
             Some(("::1".into(), 9, String::new()))
         );
         assert!(parse_url("http://x").is_err());
+    }
+
+    #[test]
+    fn url_errors_do_not_quote_the_url() {
+        for url in [
+            "http://Zq7marker",
+            "https://[Zq7marker",
+            "https://h:Zq7marker",
+            "https://:1/Zq7marker",
+        ] {
+            let err = parse_url(url)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with("the control plane URL"), "{url}: {err}");
+            assert!(!err.contains("Zq7marker"), "{url}: {err}");
+        }
     }
 }

@@ -207,10 +207,7 @@ pub fn run(options: &Options) -> u8 {
     ) {
         Ok(e) => e,
         Err(AdminError::Transport(e)) => {
-            exit::report(&format!(
-                "cannot reach the control plane at {}: {e}",
-                options.control_plane
-            ));
+            exit::report(&format!("cannot reach the control plane: {e}"));
             return exit::UNAVAILABLE;
         }
         Err(err @ AdminError::Status { .. }) => {
