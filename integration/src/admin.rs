@@ -24,7 +24,7 @@ pub enum AdminError {
     Status {
         /// The HTTP status.
         status: u16,
-        /// Its `message`, which never holds a value.
+        /// Its `message`, which never holds a value nor quotes what was sent.
         message: String,
     },
 }

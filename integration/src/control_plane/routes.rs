@@ -50,7 +50,8 @@ impl Reply {
         }
     }
 
-    /// An error answer, `{"error": code, "message": text}` (never holding a value).
+    /// An error answer, `{"error": code, "message": text}`: the text names the kind of problem
+    /// and the field, never a value and never the caller's input (see [`not_found`]).
     pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self::json(status, &json!({"error": code, "message": message.into()}))
     }
