@@ -234,7 +234,7 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
         return Reply::error(
             StatusCode::SERVICE_UNAVAILABLE,
             "fault",
-            "injected: audit unavailable",
+            "injected: faults.audit_fail_times",
         );
     }
     let Ok(batch) = serde_json::from_slice::<AuditBatch>(body) else {
