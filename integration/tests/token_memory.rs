@@ -57,7 +57,10 @@ struct Scan {
 /// Reads every readable mapping of `pid` and counts the occurrences of each needle.
 fn scan(pid: u32, needles: &[&[u8]]) -> Scan {
     let mem = File::open(format!("/proc/{pid}/mem")).unwrap_or_else(|e| {
-        panic!("cannot open /proc/{pid}/mem ({e}): this test must run as root (CI does)")
+        panic!(
+            "cannot open /proc/{pid}/mem ({e}): ax-run is not dumpable, so this test needs root \
+             with CAP_SYS_PTRACE (CI has both)"
+        )
     });
     let mut scan = Scan {
         bytes: 0,

@@ -615,3 +615,31 @@ pub fn with_retry_after(mut reply: Reply, secs: Option<u64>) -> Reply {
     reply.retry_after = secs;
     reply
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_problems_quote_none_of_the_body() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Named {
+            name: u64,
+        }
+        for body in [
+            r#"{"name": "Zq7marker"}"#,
+            r#"{"Zq7marker": 1}"#,
+            r#"{"name": Zq7marker}"#,
+            r#"{"name": "Zq7marker"#,
+        ] {
+            let Err(error) = serde_json::from_str::<Named>(body) else {
+                panic!("{body} parsed");
+            };
+            let message = json_problem(&error);
+            assert!(message.starts_with("the body "), "{message}");
+            assert!(!message.contains("Zq7marker"), "{message}");
+        }
+    }
+}

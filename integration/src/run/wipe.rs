@@ -10,9 +10,9 @@
 //! read `/proc/PID/mem`) for as long as `ax-run` runs, which is as long as the command runs.
 //! Wiping at `dealloc` and `realloc` closes that for every allocation, whoever made it.
 //!
-//! The cost is one pass over each block as it is freed. `ax-run` allocates little (a few
-//! small HTTPS exchanges, then it waits for the command), so this is not measurable beside the
-//! sidecar's start-up.
+//! The cost is one pass over each block as it is freed, and a copy for every `realloc` (which
+//! is never done in place, so that the old block can be wiped). `ax-run` allocates little: a
+//! few small HTTPS exchanges, then it waits for the command. Not measured separately.
 //!
 //! What it cannot clear: bytes on a stack (wiped where we put them there: the HTTPS read
 //! buffer), in registers, or in kernel buffers (the token pipe, the TLS socket).
