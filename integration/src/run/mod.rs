@@ -4,7 +4,9 @@
 //!    one-time token.
 //! 2. Make a private socket directory (0700, under `$XDG_RUNTIME_DIR` or `/tmp`) with a random
 //!    client token file (0600) in it.
-//! 3. Spawn one `ax-sidecar serve` in online mode ([`sidecar`]) and wait for `READY`.
+//! 3. Spawn one `ax-sidecar serve` in online mode ([`sidecar`]) and wait for `READY`. The
+//!    execution token goes into the sidecar's pipe and is wiped; with the allocator of
+//!    [`wipe`], no copy of it, ours or a library's, is left in `ax-run`'s memory.
 //! 4. Run the command with `AX_SECRETS_SOCKET` and `AX_SECRETS_TOKEN`; its stdout and stderr
 //!    are pipes the sidecar reads and writes out redacted, so `ax-run` never sees a value.
 //! 5. When the command ends, stop the sidecar with SIGTERM (it drains the streams and flushes
