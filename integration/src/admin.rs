@@ -5,7 +5,10 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use ax_protocol::SecretText;
+use serde::Deserialize;
 use serde_json::{Value, json};
+use zeroize::Zeroizing;
 
 use crate::control_plane::StateFiles;
 use crate::https::{HttpResponse, HttpsClient};
@@ -21,7 +24,7 @@ pub enum AdminError {
     Status {
         /// The HTTP status.
         status: u16,
-        /// Its `message`, which never holds a value.
+        /// Its `message`, which never holds a value nor quotes what was sent.
         message: String,
     },
 }
@@ -41,8 +44,18 @@ impl AdminError {
 pub struct NewExecution {
     /// The execution id.
     pub execution_id: String,
-    /// The execution token; `Debug` does not show it.
-    pub token: String,
+    /// The execution token, wiped when dropped; `Debug` does not show it.
+    pub token: Zeroizing<String>,
+}
+
+/// The part of `POST /v1/tenants/{t}/executions`'s answer we keep. The token is read straight
+/// out of the response body (borrowed when it needs no unescaping), with no `serde_json::Value`
+/// in between to hold a copy that would be freed unwiped.
+#[derive(Deserialize)]
+struct Created<'a> {
+    execution_id: String,
+    #[serde(borrow)]
+    token: SecretText<'a>,
 }
 
 impl std::fmt::Debug for NewExecution {
@@ -262,21 +275,18 @@ impl Admin {
         if let Some(f) = faults {
             body["faults"] = f.clone();
         }
-        let answer = self.call(
-            "POST",
-            &format!("/v1/tenants/{}/executions", encode_component(tenant)),
-            Some(&body),
-        )?;
-        let field = |k: &str| answer.get(k).and_then(Value::as_str).map(str::to_owned);
-        match (field("execution_id"), field("token")) {
-            (Some(execution_id), Some(token)) => Ok(NewExecution {
-                execution_id,
-                token,
-            }),
-            _ => Err(AdminError::Transport(io::Error::other(
+        let path = format!("/v1/tenants/{}/executions", encode_component(tenant));
+        // The response (and so its body) is wiped when it goes out of scope below.
+        let response = check(self.raw("POST", &path, Some(&body))?)?;
+        let created: Created<'_> = serde_json::from_slice(&response.body).map_err(|_| {
+            AdminError::Transport(io::Error::other(
                 "the execution answer has no execution_id or token",
-            ))),
-        }
+            ))
+        })?;
+        Ok(NewExecution {
+            execution_id: created.execution_id,
+            token: Zeroizing::new(created.token.expose().to_owned()),
+        })
     }
 
     /// `POST /v1/executions/{id}/finish`.

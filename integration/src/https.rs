@@ -12,6 +12,7 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::control_plane::tls::provider;
 
@@ -36,6 +37,14 @@ impl std::fmt::Debug for HttpResponse {
             .field("status", &self.status)
             .field("body_len", &self.body.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// A body can hold a credential (an execution's creation answer holds its token): it is wiped
+/// with the response, so no copy outlives the caller's use of it.
+impl Drop for HttpResponse {
+    fn drop(&mut self) {
+        self.body.zeroize();
     }
 }
 
@@ -88,11 +97,10 @@ fn invalid(message: impl Into<String>) -> io::Error {
 
 /// Parses `https://host[:port][/prefix]` into (host, port, prefix without trailing slash).
 pub fn parse_url(url: &str) -> io::Result<(String, u16, String)> {
-    let rest = url.strip_prefix("https://").ok_or_else(|| {
-        invalid(format!(
-            "the control plane URL must start with https://: {url}"
-        ))
-    })?;
+    // No message quotes the URL: it is the caller's input, and the caller has it.
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| invalid("the control plane URL must start with https://"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
         None => (rest, ""),
@@ -100,7 +108,7 @@ pub fn parse_url(url: &str) -> io::Result<(String, u16, String)> {
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6
             .split_once(']')
-            .ok_or_else(|| invalid(format!("bad IPv6 host in {url}")))?;
+            .ok_or_else(|| invalid("the control plane URL has a bad IPv6 host"))?;
         let port = after.strip_prefix(':').unwrap_or("443");
         (h.to_owned(), port)
     } else {
@@ -111,9 +119,9 @@ pub fn parse_url(url: &str) -> io::Result<(String, u16, String)> {
     };
     let port = port
         .parse()
-        .map_err(|_| invalid(format!("bad port in {url}")))?;
+        .map_err(|_| invalid("the control plane URL has a bad port"))?;
     if host.is_empty() {
-        return Err(invalid(format!("no host in {url}")));
+        return Err(invalid("the control plane URL has no host"));
     }
     Ok((host, port, path.to_owned()))
 }
@@ -161,11 +169,11 @@ impl HttpsClient {
         body: Option<(&str, &[u8])>,
     ) -> io::Result<HttpResponse> {
         let server_name = ServerName::try_from(self.host.clone())
-            .map_err(|_| invalid(format!("bad host name {}", self.host)))?;
+            .map_err(|_| invalid("the control plane URL's host is not a valid server name"))?;
         let addr = (self.host.as_str(), self.port)
             .to_socket_addrs()?
             .next()
-            .ok_or_else(|| invalid(format!("cannot resolve {}", self.host)))?;
+            .ok_or_else(|| invalid("the control plane's host name resolves to no address"))?;
         let tcp = TcpStream::connect_timeout(&addr, self.timeout)?;
         tcp.set_nodelay(true)?;
         tcp.set_read_timeout(Some(self.timeout))?;
@@ -219,14 +227,16 @@ impl HttpsClient {
     }
 }
 
+/// Reads one response. Both buffers are wiped when it returns, on every path: the stack chunk
+/// and the head buffer each see the start of the body, which may be a credential.
 fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 16 * 1024];
+    let mut buf = Zeroizing::new(Vec::with_capacity(4096));
+    let mut chunk = Zeroizing::new([0u8; 16 * 1024]);
     let header_end = loop {
         if let Some(i) = find(&buf, b"\r\n\r\n") {
             break i;
         }
-        let n = read_some(stream, &mut chunk)?;
+        let n = read_some(stream, &mut chunk[..])?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -250,7 +260,7 @@ fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let mut body = buf.split_off(header_end + 4);
+    let mut body = Zeroizing::new(buf.split_off(header_end + 4));
     let length = headers
         .iter()
         .find(|(k, _)| k == "content-length")
@@ -261,7 +271,7 @@ fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
         }
         Some(len) => {
             while body.len() < len {
-                let n = read_some(stream, &mut chunk)?;
+                let n = read_some(stream, &mut chunk[..])?;
                 if n == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -273,7 +283,7 @@ fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
             body.truncate(len);
         }
         None => loop {
-            let n = read_some(stream, &mut chunk)?;
+            let n = read_some(stream, &mut chunk[..])?;
             if n == 0 {
                 break;
             }
@@ -286,7 +296,7 @@ fn read_response(stream: &mut impl Read) -> io::Result<HttpResponse> {
     Ok(HttpResponse {
         status,
         headers,
-        body,
+        body: std::mem::take(&mut *body),
     })
 }
 
@@ -321,5 +331,22 @@ mod tests {
             Some(("::1".into(), 9, String::new()))
         );
         assert!(parse_url("http://x").is_err());
+    }
+
+    #[test]
+    fn url_errors_do_not_quote_the_url() {
+        for url in [
+            "http://Zq7marker",
+            "https://[Zq7marker",
+            "https://h:Zq7marker",
+            "https://:1/Zq7marker",
+        ] {
+            let err = parse_url(url)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with("the control plane URL"), "{url}: {err}");
+            assert!(!err.contains("Zq7marker"), "{url}: {err}");
+        }
     }
 }

@@ -88,7 +88,7 @@ fn two_tenants_side_by_side_cannot_read_each_other() {
         .json(
             "POST",
             &format!("/v1/executions/{}/bundle", b.execution_id),
-            Some(&a.token),
+            Some(a.token.as_str()),
             &body,
         )
         .unwrap();

@@ -6,8 +6,14 @@ use std::process::ExitCode;
 
 use ax_integration::admin::read_line_file;
 use ax_integration::control_plane::StateFiles;
+use ax_integration::run::wipe::WipingAllocator;
 use ax_integration::run::{self, Options, exit};
 use clap::Parser;
+
+/// Every block is wiped before it is freed, so no library's copy of the execution token stays
+/// in the heap (see `ax_integration::run::wipe`).
+#[global_allocator]
+static ALLOCATOR: WipingAllocator = WipingAllocator;
 
 /// Run CMD as one flow execution: create it on the control plane, start its ax-sidecar on a
 /// private socket, run CMD with AX_SECRETS_SOCKET and AX_SECRETS_TOKEN (its stdout and stderr

@@ -32,7 +32,7 @@ fn authorize<'s>(
     bearer: Option<&str>,
 ) -> Result<&'s mut Execution, Reply> {
     let Some(execution) = state.executions.get_mut(id) else {
-        return Err(not_found("execution", id));
+        return Err(not_found("execution"));
     };
     let Some(token) = bearer else {
         return Err(unauthorized("an execution token is required"));
@@ -103,7 +103,7 @@ fn plan_fetch(execution: &mut Execution) -> Planned {
     if let Some(code) = faults.status {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Planned::Answer(with_retry_after(
-            Reply::error(status, "fault", format!("injected: status {code}")),
+            Reply::error(status, "fault", "injected: faults.status"),
             faults.retry_after,
         ));
     }
@@ -112,10 +112,7 @@ fn plan_fetch(execution: &mut Execution) -> Planned {
             Reply::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "fault",
-                format!(
-                    "injected: failure {} of {}",
-                    execution.fetch_attempts, faults.fail_times
-                ),
+                "injected: faults.fail_times",
             ),
             faults.retry_after,
         ));
@@ -231,13 +228,13 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
     }
     if let Some(code) = execution.faults.audit_status {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Reply::error(status, "fault", format!("injected: status {code}"));
+        return Reply::error(status, "fault", "injected: faults.audit_status");
     }
     if execution.audit_posts <= execution.faults.audit_fail_times {
         return Reply::error(
             StatusCode::SERVICE_UNAVAILABLE,
             "fault",
-            "injected: audit unavailable",
+            "injected: faults.audit_fail_times",
         );
     }
     let Ok(batch) = serde_json::from_slice::<AuditBatch>(body) else {
@@ -292,7 +289,7 @@ pub fn query_audit(app: &App, tenant: &str, call: &Call) -> Reply {
     let only = call.query_param("execution");
     let state = app.state();
     if !state.tenants.contains_key(tenant) {
-        return not_found("tenant", tenant);
+        return not_found("tenant");
     }
     let mut executions: Vec<(&String, &Execution)> = state
         .executions
@@ -331,7 +328,7 @@ pub fn query_audit(app: &App, tenant: &str, call: &Call) -> Reply {
 pub fn status(app: &App, id: &str) -> Reply {
     let state = app.state();
     let Some(e) = state.executions.get(id) else {
-        return not_found("execution", id);
+        return not_found("execution");
     };
     Reply::json(
         StatusCode::OK,
@@ -360,6 +357,6 @@ pub fn finish(app: &App, id: &str) -> Reply {
             e.finished = true;
             Reply::no_content()
         }
-        None => not_found("execution", id),
+        None => not_found("execution"),
     }
 }

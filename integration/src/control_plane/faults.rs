@@ -31,6 +31,10 @@ pub struct Faults {
     pub audit_status: Option<u16>,
 }
 
+/// The fields of a faults object, for error messages (which never quote what was sent).
+pub const FIELDS: &str = "delay_ms, fail_times, status, retry_after, tamper, expired, \
+                          wrong_execution, audit_fail_times, audit_status";
+
 /// Longest `delay_ms` accepted.
 pub const MAX_DELAY_MS: u64 = 60_000;
 

@@ -50,7 +50,8 @@ impl Reply {
         }
     }
 
-    /// An error answer, `{"error": code, "message": text}` (never holding a value).
+    /// An error answer, `{"error": code, "message": text}`: the text names the kind of problem
+    /// and the field, never a value and never the caller's input (see [`not_found`]).
     pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self::json(status, &json!({"error": code, "message": message.into()}))
     }
@@ -231,13 +232,13 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
         ["tenants", t, "secrets", n] if m == Method::GET => {
             with_tenant(app, t, |_, tenant| match tenant.secrets.entries.get(*n) {
                 Some(s) => Reply::json(StatusCode::OK, &json!(s.meta(n))),
-                None => not_found("secret", n),
+                None => not_found("secret"),
             })
         }
         ["tenants", t, "secrets", n] if m == Method::DELETE => {
             with_tenant_mut(app, t, |tenant| match tenant.secrets.entries.remove(*n) {
                 Some(_) => Reply::no_content(),
-                None => not_found("secret", n),
+                None => not_found("secret"),
             })
         }
         ["tenants", t, "environments"] if m == Method::GET => with_tenant(app, t, |_, tenant| {
@@ -265,7 +266,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
         ["tenants", t, "environments", e] if m == Method::DELETE => {
             with_tenant_mut(app, t, |tenant| match tenant.environments.remove(*e) {
                 Some(_) => Reply::no_content(),
-                None => not_found("environment", e),
+                None => not_found("environment"),
             })
         }
         ["tenants", t, "configs"] if m == Method::GET => with_tenant(app, t, |_, tenant| {
@@ -298,7 +299,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
         ["tenants", t, "configs", c] if m == Method::DELETE => {
             with_tenant_mut(app, t, |tenant| match tenant.configs.remove(*c) {
                 Some(_) => Reply::no_content(),
-                None => not_found("config", c),
+                None => not_found("config"),
             })
         }
         ["tenants", t, "configs", c, "overrides", n] if m == Method::PUT => {
@@ -307,11 +308,11 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
         ["tenants", t, "configs", c, "overrides", n] if m == Method::DELETE => {
             with_tenant_mut(app, t, |tenant| {
                 let Some(config) = tenant.configs.get_mut(*c) else {
-                    return not_found("config", c);
+                    return not_found("config");
                 };
                 match config.overrides.entries.remove(*n) {
                     Some(_) => Reply::no_content(),
-                    None => not_found("override", n),
+                    None => not_found("override"),
                 }
             })
         }
@@ -333,12 +334,32 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
     }
 }
 
-/// 404 naming what is missing (a name is not secret).
-pub fn not_found(what: &str, name: &str) -> Reply {
+/// 404 naming the kind of thing that is missing, never the name asked for: a caller may have
+/// put a value where a name goes, and an error must not hand it back (to a log, a terminal, a
+/// proxy). The caller knows what it asked for.
+pub fn not_found(what: &'static str) -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
         "not_found",
-        format!("no {what} named {name:?}"),
+        format!("no such {what}"),
+    )
+}
+
+/// What is wrong with a JSON body, in words that quote none of it. serde_json's own messages
+/// do quote input (`invalid type: string "…"`, ``unknown field `…` ``), so they are never
+/// passed on; the kind of problem and its position are.
+pub fn json_problem(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match error.classify() {
+        Category::Syntax => "is not valid JSON",
+        Category::Eof => "ends too early",
+        Category::Data => "has an unknown field, a missing field or a field of the wrong type",
+        Category::Io => "cannot be read",
+    };
+    format!(
+        "the body {kind} (line {}, column {})",
+        error.line(),
+        error.column()
     )
 }
 
@@ -364,7 +385,7 @@ fn with_tenant(app: &App, name: &str, f: impl FnOnce(&str, &Tenant) -> Reply) ->
     let state = app.state();
     match state.tenants.get(name) {
         Some(tenant) => f(name, tenant),
-        None => not_found("tenant", name),
+        None => not_found("tenant"),
     }
 }
 
@@ -372,7 +393,7 @@ fn with_tenant_mut(app: &App, name: &str, f: impl FnOnce(&mut Tenant) -> Reply) 
     let mut state = app.state();
     match state.tenants.get_mut(name) {
         Some(tenant) => f(tenant),
-        None => not_found("tenant", name),
+        None => not_found("tenant"),
     }
 }
 
@@ -409,18 +430,19 @@ struct NewTenant {
 fn create_tenant(app: &App, body: &[u8]) -> Reply {
     let req: NewTenant = match serde_json::from_slice(body) {
         Ok(r) => r,
-        Err(e) => return bad_request(format!("expected {{\"name\": \"...\"}}: {e}")),
+        Err(e) => {
+            return bad_request(format!(
+                "expected {{\"name\": \"...\"}}: {}",
+                json_problem(&e)
+            ));
+        }
     };
     if let Err(reply) = check_label("tenant", &req.name) {
         return reply;
     }
     let mut state = app.state();
     if state.tenants.contains_key(&req.name) {
-        return Reply::error(
-            StatusCode::CONFLICT,
-            "exists",
-            format!("tenant {:?} exists", req.name),
-        );
+        return Reply::error(StatusCode::CONFLICT, "exists", "the tenant exists");
     }
     let now = util::now_secs();
     let mut tenant = Tenant {
@@ -467,7 +489,7 @@ fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[
             None => (&mut t.secrets, "secret"),
             Some(c) => match t.configs.get_mut(c) {
                 Some(cfg) => (&mut cfg.overrides, "override"),
-                None => return not_found("config", c),
+                None => return not_found("config"),
             },
         };
         match set.put(name, req.value, req.replace, now) {
@@ -477,7 +499,7 @@ fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[
                 StatusCode::CONFLICT,
                 "exists",
                 format!(
-                    "{what} {name:?} exists; send \"replace\": true to replace its value \
+                    "the {what} exists; send \"replace\": true to replace its value \
                      (the next execution sees the new one)"
                 ),
             ),
@@ -487,9 +509,17 @@ fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[
 
 fn parse_faults(body: &[u8]) -> Result<Faults, Reply> {
     let faults: Faults =
-        serde_json::from_slice(body).map_err(|e| bad_request(format!("bad faults object: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| bad_request(faults_problem(&e)))?;
     faults.validate().map_err(bad_request)?;
     Ok(faults)
+}
+
+fn faults_problem(error: &serde_json::Error) -> String {
+    format!(
+        "bad faults object, whose fields are {}: {}",
+        super::faults::FIELDS,
+        json_problem(error)
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -506,7 +536,14 @@ fn create_execution(app: &App, tenant_name: &str, body: &[u8]) -> Reply {
     } else {
         match serde_json::from_slice(body) {
             Ok(r) => r,
-            Err(e) => return bad_request(format!("bad execution request: {e}")),
+            Err(e) => {
+                return bad_request(format!(
+                    "bad execution request, whose fields are config, environment and faults \
+                     ({}): {}",
+                    super::faults::FIELDS,
+                    json_problem(&e)
+                ));
+            }
         }
     };
     if let Some(faults) = &req.faults {
@@ -530,15 +567,15 @@ fn create_execution(app: &App, tenant_name: &str, body: &[u8]) -> Reply {
     let now = util::now_secs();
     let mut state = app.state();
     let Some(tenant) = state.tenants.get(tenant_name) else {
-        return not_found("tenant", tenant_name);
+        return not_found("tenant");
     };
     if let Some(c) = &req.config {
         if !tenant.configs.contains_key(c) {
-            return not_found("config", c);
+            return not_found("config");
         }
     }
     if !tenant.environments.contains_key(&environment) {
-        return not_found("environment", &environment);
+        return not_found("environment");
     }
     let faults = req.faults.unwrap_or_else(|| tenant.faults.clone());
     let execution = Execution {
@@ -577,4 +614,32 @@ fn create_execution(app: &App, tenant_name: &str, body: &[u8]) -> Reply {
 pub fn with_retry_after(mut reply: Reply, secs: Option<u64>) -> Reply {
     reply.retry_after = secs;
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_problems_quote_none_of_the_body() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Named {
+            name: u64,
+        }
+        for body in [
+            r#"{"name": "Zq7marker"}"#,
+            r#"{"Zq7marker": 1}"#,
+            r#"{"name": Zq7marker}"#,
+            r#"{"name": "Zq7marker"#,
+        ] {
+            let Err(error) = serde_json::from_str::<Named>(body) else {
+                panic!("{body} parsed");
+            };
+            let message = json_problem(&error);
+            assert!(message.starts_with("the body "), "{message}");
+            assert!(!message.contains("Zq7marker"), "{message}");
+        }
+    }
 }

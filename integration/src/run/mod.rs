@@ -4,7 +4,9 @@
 //!    one-time token.
 //! 2. Make a private socket directory (0700, under `$XDG_RUNTIME_DIR` or `/tmp`) with a random
 //!    client token file (0600) in it.
-//! 3. Spawn one `ax-sidecar serve` in online mode ([`sidecar`]) and wait for `READY`.
+//! 3. Spawn one `ax-sidecar serve` in online mode ([`sidecar`]) and wait for `READY`. The
+//!    execution token goes into the sidecar's pipe and is wiped; with the allocator of
+//!    [`wipe`], no copy of it, ours or a library's, is left in `ax-run`'s memory.
 //! 4. Run the command with `AX_SECRETS_SOCKET` and `AX_SECRETS_TOKEN`; its stdout and stderr
 //!    are pipes the sidecar reads and writes out redacted, so `ax-run` never sees a value.
 //! 5. When the command ends, stop the sidecar with SIGTERM (it drains the streams and flushes
@@ -16,6 +18,7 @@
 
 pub mod exit;
 pub mod sidecar;
+pub mod wipe;
 
 use std::io::Read;
 use std::os::unix::fs::DirBuilderExt;
@@ -28,7 +31,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use ax_protocol::SecretText;
+use zeroize::Zeroizing;
 
 use crate::admin::{Admin, AdminError, NewExecution};
 use crate::util;
@@ -162,6 +165,13 @@ fn signal_code(signal: Signal) -> u8 {
 
 /// Runs the command as one execution and returns `ax-run`'s exit code.
 pub fn run(options: &Options) -> u8 {
+    // Not dumpable: no core file, and no other process of our uid may read our memory through
+    // ptrace or /proc/PID/mem, where the execution token is for a moment and the client token
+    // for the whole run. The flag is reset at exec, so the sidecar and the command are as usual.
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        exit::report(&format!("cannot make ax-run non-dumpable: {e}"));
+        return exit::OS;
+    }
     let (tx, rx) = mpsc::channel();
     if let Err(e) = watch_signals(tx.clone()) {
         exit::report(&format!("cannot watch signals: {e}"));
@@ -199,10 +209,7 @@ pub fn run(options: &Options) -> u8 {
     ) {
         Ok(e) => e,
         Err(AdminError::Transport(e)) => {
-            exit::report(&format!(
-                "cannot reach the control plane at {}: {e}",
-                options.control_plane
-            ));
+            exit::report(&format!("cannot reach the control plane: {e}"));
             return exit::UNAVAILABLE;
         }
         Err(err @ AdminError::Status { .. }) => {
@@ -222,9 +229,8 @@ pub fn run(options: &Options) -> u8 {
         execution_id,
         token,
     } = execution;
-    // Moved, not copied, into a wrapper that wipes it; `run_execution` drops it as soon as the
-    // sidecar has read it, instead of keeping it for as long as the command runs.
-    let token = SecretText::owned(token);
+    // `run_execution` drops (and so wipes) the token as soon as it is in the sidecar's pipe,
+    // instead of keeping it for as long as the command runs.
     let code = run_execution(options, &execution_id, token, &tx, &rx);
     // Best effort: the token stops working for audit; the sidecar has already flushed.
     let _ = admin.finish_execution(&execution_id);
@@ -234,7 +240,7 @@ pub fn run(options: &Options) -> u8 {
 fn run_execution(
     options: &Options,
     execution_id: &str,
-    token: SecretText<'static>,
+    token: Zeroizing<String>,
     tx: &Sender<Event>,
     rx: &Receiver<Event>,
 ) -> u8 {
@@ -271,8 +277,8 @@ fn run_execution(
         fetch_deadline: options.fetch_deadline,
         extra_args: options.sidecar_args.clone(),
     };
-    let spawned = sidecar::spawn(&launch, token.expose());
-    // The sidecar has the token now (or never will): ax-run needs it no more.
+    let spawned = sidecar::spawn(&launch, &token);
+    // The token is in the pipe now (or never will be): ax-run needs it no more.
     drop(token);
     let started = match spawned {
         Ok(s) => s,
