@@ -62,7 +62,7 @@ impl Client {
             next: 1,
         };
         client.call(RequestBody::Hello {
-            version: 1,
+            version: ax_protocol::limits::PROTOCOL_VERSION,
             client: Cow::Borrowed("bench/hostile"),
             token: None,
         });

@@ -370,7 +370,7 @@ fn a_connect_close_storm_never_turns_away_an_honest_client() {
                     client.send(&Request {
                         id: 1,
                         body: RequestBody::Hello {
-                            version: 1,
+                            version: ax_protocol::limits::PROTOCOL_VERSION,
                             client: Cow::Borrowed("honest/1"),
                             token: None,
                         },
@@ -511,7 +511,7 @@ fn refuses_a_hello_whose_client_is_longer_than_256_bytes() {
     let hello = |client: &str| Request {
         id: 1,
         body: RequestBody::Hello {
-            version: 1,
+            version: ax_protocol::limits::PROTOCOL_VERSION,
             client: Cow::Owned(client.to_owned()),
             token: None,
         },
