@@ -11,11 +11,13 @@
 //! SIGTERM, SIGINT or a dead launcher ([`Guard::check`]); the last look is immediately before
 //! `READY`, so a sidecar that writes `READY` serves, and one told to stop before does neither.
 //!
-//! After `READY`, only a signal or the parent's death stops the sidecar: connections and
+//! After `READY`, only a signal, the parent's death or the control plane's end of the execution
+//! (an audit batch answered 410, which raises SIGTERM) stops the sidecar: connections and
 //! streams get `--shutdown-timeout`, the audit writer what is left of it plus
 //! [`AUDIT_FINISH_GRACE`] (online, plus `--audit-flush-timeout`), then memory is wiped and the
 //! socket removed. The [`Watchdog`], armed when the signal arrives, ends the process at
-//! [`SHUTDOWN_MARGIN`] past that whatever is still stuck.
+//! [`SHUTDOWN_MARGIN`] past that whatever is still stuck. The exit status then says whether
+//! audit was lost ([`exit::after_serving`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{AuditQueue, AuditWriter};
 use crate::cli::ServeArgs;
-use crate::exit::StartupError;
+use crate::exit::{self, StartupError};
 use crate::harden::harden;
 use crate::limits::{
     AUDIT_FINISH_GRACE, AUDIT_FLUSH_INTERVAL, ConnectionLimits, LOG_FLUSH_PATIENCE, SHUTDOWN_MARGIN,
@@ -43,10 +45,11 @@ use crate::stream::Streams;
 use crate::token::ClientToken;
 use crate::watchdog::{Teardown, Watchdog};
 
-/// Runs the daemon until it is told to stop; `Ok` means a clean shutdown.
+/// Runs the daemon until it is told to stop; `Ok` holds the exit status of a sidecar that
+/// served (0, or [`exit::AUDIT_LOST`], or [`exit::NO_PERM`] for an ended execution).
 ///
 /// `guard` holds SIGTERM and SIGINT pending since the first instruction of `main`.
-pub fn run(args: ServeArgs, guard: Guard) -> Result<(), StartupError> {
+pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
     mode::check_descriptors(&args)?;
     let ready = args.ready_fd.map(ReadyFd::claim).transpose()?;
     let execution_token = mode::claim_token(&args)?;
@@ -213,17 +216,23 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<(), StartupError> {
     watchdog.disarm();
     socket_file.remove();
     wipe(store);
-    if not_written > 0 {
+    let lost = not_written + crate::audit::ship::lost_events();
+    let code = exit::after_serving(lost, crate::audit::ship::execution_ended());
+    if lost > 0 {
         tracing::error!(
-            audit_events_not_written = not_written,
-            "stopped: the audit sink did not take every event before the deadline (exit \
-             status 0 all the same); memory wiped, socket removed"
+            audit_events_lost = lost,
+            exit_status = code,
+            "stopped: the secrets were served but {lost} audit events were lost; memory wiped, \
+             socket removed"
         );
     } else {
-        tracing::info!("stopped: audit flushed, memory wiped, socket removed");
+        tracing::info!(
+            exit_status = code,
+            "stopped: audit flushed, memory wiped, socket removed"
+        );
     }
     crate::logging::flush(LOG_FLUSH_PATIENCE);
-    Ok(())
+    Ok(code)
 }
 
 /// Wipes the secrets: by dropping the store when this was the last reference, or in place

@@ -31,11 +31,17 @@ pub const SOFTWARE: u8 = 70;
 pub const OS: u8 = 71;
 /// An output file cannot be created (seal; the audit file).
 pub const CANT_CREATE: u8 = 73;
+/// The sidecar served, but audit events were lost (sysexits `EX_TEMPFAIL`): dropped, refused
+/// by the control plane, or not written or shipped before the shutdown deadline. The count is
+/// in the last log line. Takes precedence over [`NO_PERM`] for an ended execution.
+pub const AUDIT_LOST: u8 = 75;
 /// The control plane's 200 broke off mid-body (sysexits `EX_PROTOCOL`): the one-time
 /// execution token was spent on it, so this sidecar cannot fetch again; a new start with a new
 /// token can.
 pub const PROTOCOL: u8 = 76;
-/// The control plane refused the execution (401, 403, 404, 409, 410, or an unexpected status).
+/// The control plane refused the execution (401, 403, 404, 409, 410, or an unexpected status);
+/// also, after serving: the control plane ended the execution (an audit batch answered 410),
+/// so the sidecar stopped serving values, with every audit event shipped.
 pub const NO_PERM: u8 = 77;
 /// The control plane's certificate does not verify (sysexits `EX_CONFIG`): the trust setup
 /// (`--ca-file`, the URL's host name, the certificate itself) is wrong, or someone is in the
@@ -238,6 +244,18 @@ pub enum StartupError {
         /// The verifier's verdict, e.g. "invalid peer certificate: UnknownIssuer".
         reason: String,
     },
+}
+
+/// The exit status of a sidecar that served: [`AUDIT_LOST`] when any audit event was lost,
+/// else [`NO_PERM`] when the control plane ended the execution, else [`OK`].
+pub fn after_serving(audit_lost: u64, ended: bool) -> u8 {
+    if audit_lost > 0 {
+        AUDIT_LOST
+    } else if ended {
+        NO_PERM
+    } else {
+        OK
+    }
 }
 
 impl StartupError {

@@ -97,6 +97,10 @@ pub const AUDIT_SHIP_INTERVAL: Duration = Duration::from_secs(1);
 pub const DEFAULT_AUDIT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one audit POST may take while serving before it counts as failed and is retried.
 pub const AUDIT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time the audit shipper goes without a POST while serving: with nothing to ship it
+/// sends an empty batch, so a sidecar that serves no reads still learns that the control plane
+/// ended its execution (a 410) within this plus one [`AUDIT_REQUEST_TIMEOUT`].
+pub const AUDIT_HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Bytes read from a redacted stream at a time.
 pub const STREAM_READ_CHUNK: usize = 64 * 1024;

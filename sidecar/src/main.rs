@@ -47,7 +47,7 @@ fn serve(args: ax_sidecar::cli::ServeArgs, mut guard: Guard) -> u8 {
         .map_err(StartupError::from)
         .and_then(|()| daemon::run(args, guard));
     match served {
-        Ok(()) => exit::OK,
+        Ok(code) => code,
         Err(err) => {
             daemon::report(&err);
             err.exit_code()

@@ -4,10 +4,10 @@
 //! The orderly shutdown in [`crate::daemon`] bounds each of its own waits; this thread is what
 //! holds when something it did not foresee does not return (the serving thread stuck in a
 //! request, a sink stuck in a write). At the deadline it wipes the secret arena in place,
-//! removes the socket file, logs how many audit events were not written, and `_exit`s with
-//! status 0 (the same status as an orderly stop: lost audit is reported in that line, not yet
-//! in the exit status). The orderly path disarms it before it frees the arena, so the two
-//! never touch the arena at once.
+//! removes the socket file, logs how many audit events were lost, and `_exit`s with the status
+//! an orderly stop would have had: [`AUDIT_LOST`](crate::exit::AUDIT_LOST) when any event was
+//! lost (and when it fires, the queue usually still holds some). The orderly path disarms it
+//! before it frees the arena, so the two never touch the arena at once.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -139,14 +139,18 @@ fn fire(teardown: &Teardown) -> ! {
         teardown.wiper.wipe_before_exit();
     }
     teardown.socket.remove();
+    let lost = teardown.queue.unwritten() + crate::audit::ship::lost_events();
+    let code = crate::exit::after_serving(lost, crate::audit::ship::execution_ended());
     tracing::error!(
-        audit_events_not_written = teardown.queue.unwritten(),
-        "the shutdown deadline passed: memory wiped, socket removed, exiting now"
+        audit_events_lost = lost,
+        exit_status = code,
+        "the shutdown deadline passed: {lost} audit events were lost; memory wiped, socket \
+         removed, exiting now"
     );
     crate::logging::flush(LOG_PATIENCE);
     // SAFETY: `_exit` ends the process at once; nothing is touched after it.
     #[allow(unsafe_code)]
     unsafe {
-        nix::libc::_exit(i32::from(crate::exit::OK))
+        nix::libc::_exit(i32::from(code))
     }
 }

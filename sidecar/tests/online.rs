@@ -662,8 +662,12 @@ fn a_refused_audit_trail_stops_shipping_but_serving_goes_on() {
         client.get("DB_URL").as_deref(),
         Some("postgres://app:s3cr3t@db/app")
     );
-    let (status, _, _) = sidecar.stop();
-    assert_eq!(status.code(), Some(0));
+    let (status, _, stderr) = sidecar.stop();
+    assert_eq!(
+        status.code(),
+        Some(75),
+        "the refused events are lost: {stderr}"
+    );
     assert_eq!(
         online.cp.audits().len(),
         1,
@@ -696,6 +700,34 @@ fn dup_into(command: &mut Command, from: i32, to: i32) {
     }
 }
 
+/// The count in the sidecar's last line about lost audit events.
+fn lost_count(stderr: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("audit_events_lost="))
+        .unwrap_or_else(|| panic!("no line with the count of lost audit events: {stderr}"));
+    line.split("audit_events_lost=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {line}"))
+}
+
+#[test]
+fn audit_failing_with_500_until_the_flush_timeout_exits_75_with_the_count() {
+    let online = Online::new();
+    online.cp.script_audit((0..1000).map(|_| 500));
+    let sidecar = online.start(&["--audit-flush-timeout", "300ms"]).unwrap();
+    let mut client = sidecar.client();
+    client.get("DB_URL");
+    client.get("OPENAI_API_KEY");
+    drop(client);
+    let (status, _, stderr) = sidecar.stop();
+    assert_eq!(status.code(), Some(75), "{stderr}");
+    assert_eq!(lost_count(&stderr), 2, "{stderr}");
+}
+
 #[test]
 fn shutdown_gives_up_on_audit_after_the_flush_timeout() {
     let online = Online::new();
@@ -704,7 +736,7 @@ fn shutdown_gives_up_on_audit_after_the_flush_timeout() {
     sidecar.client().get("DB_URL");
     let started = Instant::now();
     let (status, _, stderr) = sidecar.stop();
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(status.code(), Some(75), "{stderr}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "took {:?}",
@@ -730,7 +762,7 @@ fn shutdown_abandons_an_audit_post_in_flight_at_the_flush_timeout() {
     }
     let stopping = Instant::now();
     let (status, _, stderr) = sidecar.stop();
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(status.code(), Some(75), "{stderr}");
     assert!(
         stopping.elapsed() < Duration::from_secs(3),
         "the POST in flight held the exit for {:?}, past the 300 ms flush timeout",
@@ -751,7 +783,7 @@ fn counts_what_it_could_not_hold_and_reports_it_as_dropped() {
         client.get("DB_URL");
     }
     let (status, _, stderr) = sidecar.stop();
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(status.code(), Some(75), "events were dropped: {stderr}");
     let acknowledged: Vec<serde_json::Value> = online
         .cp
         .audits()
@@ -806,4 +838,95 @@ fn sigterm_during_the_fetch_stops_cleanly_without_serving() {
     };
     let line = assert_exit(&online, &failed, 0);
     assert!(line.contains("stopped by SIGTERM"), "{line}");
+}
+
+/// How soon a sidecar must notice that the control plane ended its execution, when the control
+/// plane answers at once: one heartbeat (1 s, PROTOCOL §13.2) plus generous slack for a loaded
+/// machine. The old sidecar never notices at all.
+const REVOCATION_BOUND: Duration = Duration::from_secs(4);
+
+#[test]
+fn a_410_on_the_audit_endpoint_stops_serving_values_and_exits_77() {
+    let online = Online::new();
+    let sidecar = online.start(&[]).unwrap();
+    let mut client = sidecar.client();
+    assert_eq!(
+        client.get("DB_URL").as_deref(),
+        Some("postgres://app:s3cr3t@db/app")
+    );
+    let ended = Instant::now();
+    online.cp.end_execution();
+    // The idle connection is told the sidecar is shutting down, and closed.
+    client.expect_shutdown_notice();
+    let noticed = ended.elapsed();
+    assert!(
+        noticed < REVOCATION_BOUND,
+        "served for {noticed:?} after the end"
+    );
+    assert!(
+        std::os::unix::net::UnixStream::connect(&online.socket).is_err(),
+        "the socket still takes connections"
+    );
+    let (status, stderr) = sidecar.wait();
+    assert_eq!(status.code(), Some(77), "{stderr}");
+    assert!(stderr.contains("ended the execution"), "{stderr}");
+    // The read before the end went out in the batch the 410 answered, which the control plane
+    // stores: nothing was lost.
+    let posts = online.cp.audits();
+    assert!(
+        posts
+            .iter()
+            .any(|p| p.status == 410 && p.body.contains("\"DB_URL\"")),
+        "{posts:?}"
+    );
+}
+
+#[test]
+fn a_sidecar_that_serves_no_reads_learns_of_the_end_from_its_heartbeat() {
+    let online = Online::new();
+    let sidecar = online.start(&[]).unwrap();
+    let mut client = sidecar.client();
+    let ended = Instant::now();
+    online.cp.end_execution();
+    client.expect_shutdown_notice();
+    assert!(
+        ended.elapsed() < REVOCATION_BOUND,
+        "served for {:?} after the end",
+        ended.elapsed()
+    );
+    let (status, stderr) = sidecar.wait();
+    assert_eq!(status.code(), Some(77), "{stderr}");
+    assert!(online.cp.audits().iter().all(|p| p.status == 410));
+}
+
+#[test]
+fn a_batch_the_control_plane_refused_is_counted_in_the_next_ones_dropped() {
+    let online = Online::new();
+    online.cp.script_audit([422]);
+    let sidecar = online.start(&["--audit-batch", "1"]).unwrap();
+    let mut client = sidecar.client();
+    client.get("DB_URL");
+    // Wait (without sleeping blindly) until the refused batch has been answered.
+    let started = Instant::now();
+    while online.cp.audits().is_empty() {
+        assert!(started.elapsed() < PATIENCE, "no audit POST");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    client.get("OPENAI_API_KEY");
+    drop(client);
+    let (status, _, stderr) = sidecar.stop();
+    assert_eq!(status.code(), Some(75), "{stderr}");
+    assert_eq!(lost_count(&stderr), 1, "{stderr}");
+    let dropped: u64 = online
+        .cp
+        .audits()
+        .iter()
+        .filter(|p| p.status == 204)
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(&p.body).unwrap()["dropped"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(dropped, 1, "the refused event is reported as dropped");
 }

@@ -200,7 +200,7 @@ fn fifo_with_a_reader_that_never_reads(fixture: &Fixture) -> (std::path::PathBuf
 }
 
 #[test]
-fn stops_within_the_deadline_and_reports_the_loss_when_the_audit_fifo_is_not_read() {
+fn stops_within_the_deadline_and_exits_75_with_the_loss_when_the_audit_fifo_is_not_read() {
     let fixture = Fixture::standard();
     let (fifo, _reader) = fifo_with_a_reader_that_never_reads(&fixture);
     let stderr = fixture.path("stderr");
@@ -227,7 +227,7 @@ fn stops_within_the_deadline_and_reports_the_loss_when_the_audit_fifo_is_not_rea
         );
     };
     let log = fs::read_to_string(&stderr).unwrap();
-    assert_eq!(status.code(), Some(0), "{status:?}: {log}");
+    assert_eq!(status.code(), Some(75), "{status:?}: {log}");
     assert!(took < patience, "took {took:?}");
     assert!(
         fs::symlink_metadata(&fixture.socket).is_err(),
@@ -235,10 +235,10 @@ fn stops_within_the_deadline_and_reports_the_loss_when_the_audit_fifo_is_not_rea
     );
     let line = log
         .lines()
-        .find(|l| l.contains("audit_events_not_written="))
-        .unwrap_or_else(|| panic!("no report of the audit events not written: {log}"));
+        .find(|l| l.contains("audit_events_lost="))
+        .unwrap_or_else(|| panic!("no report of the audit events lost: {log}"));
     let count: u64 = line
-        .split("audit_events_not_written=")
+        .split("audit_events_lost=")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())

@@ -15,11 +15,22 @@
 //!   `dropped` with the next batch, and logged. A batch the control plane refuses with another
 //!   status is dropped and counted the same way.
 //! - 401 and 403 stop shipping for good, with a log line; the sidecar keeps serving.
+//! - 410 means the control plane ended the execution: it stored the batch, and the sidecar
+//!   must stop serving values. The shipper raises SIGTERM on its own process, so the ordinary
+//!   shutdown begins (every further request is answered `ShuttingDown`), and what is left is
+//!   still shipped (the control plane stores it and answers 410 again).
+//! - With nothing to ship, an empty batch goes out every
+//!   [`AUDIT_HEARTBEAT`](crate::limits::AUDIT_HEARTBEAT), so a sidecar that serves no reads
+//!   still learns of the end.
 //! - At shutdown what is left is shipped within `--audit-flush-timeout`, retries included;
-//!   what cannot be is logged as lost.
+//!   what cannot be is lost.
+//!
+//! Every lost event is counted in [`lost_events`], which turns the sidecar's exit status into
+//! [`AUDIT_LOST`](crate::exit::AUDIT_LOST): lost audit is never silent.
 
 use std::collections::VecDeque;
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -34,8 +45,25 @@ use crate::control_plane::retry::{Backoff, FullJitter, Jitter, Retry, retry_afte
 use crate::control_plane::status::{AuditVerdict, audit_verdict};
 use crate::control_plane::{ControlPlane, SIDECAR_AGENT};
 use crate::exit::StartupError;
-use crate::limits::{AUDIT_REQUEST_TIMEOUT, MAX_ERROR_BODY};
+use crate::limits::{AUDIT_HEARTBEAT, AUDIT_REQUEST_TIMEOUT, MAX_ERROR_BODY};
 use crate::store::Store;
+
+/// Events the shipper lost in all. Process-wide, not in the shipper's state, because the
+/// watchdog must read it at its deadline without a lock a stuck shipper might hold; a process
+/// has one shipper.
+static LOST: AtomicU64 = AtomicU64::new(0);
+/// The control plane answered 410: it ended the execution.
+static ENDED: AtomicBool = AtomicBool::new(false);
+
+/// Audit events the control-plane sink lost so far (dropped, refused, or not shipped in time).
+pub fn lost_events() -> u64 {
+    LOST.load(Ordering::Relaxed)
+}
+
+/// Whether the control plane ended the execution (an audit batch was answered 410).
+pub fn execution_ended() -> bool {
+    ENDED.load(Ordering::Relaxed)
+}
 
 /// How the sink batches and how long it may take at shutdown.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +94,14 @@ struct Pending {
     overflowing: bool,
     /// Events lost in all, for the last log line.
     lost: u64,
+}
+
+impl Pending {
+    /// Counts `n` events as lost, here and for the exit status.
+    fn lose(&mut self, n: u64) {
+        self.lost += n;
+        LOST.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -113,6 +149,7 @@ impl ControlPlaneSink {
                 .map_err(|e| StartupError::Client(e.to_string()))?,
             jitter: FullJitter::default(),
             failing: false,
+            last_post: Instant::now(),
         };
         let thread = std::thread::Builder::new()
             .name("ax-audit-ship".into())
@@ -143,10 +180,12 @@ impl AuditSink for ControlPlaneSink {
         let capacity = self.shared.config.capacity;
         let mut state = self.shared.lock();
         if state.stopped {
+            let n = events.len() as u64 + dropped;
+            state.lose(n);
             return Ok(());
         }
         state.dropped += dropped;
-        state.lost += dropped;
+        state.lose(dropped);
         let mut overflow = 0u64;
         for line in lines {
             if state.events.len() < capacity {
@@ -156,7 +195,7 @@ impl AuditSink for ControlPlaneSink {
             }
         }
         state.dropped += overflow;
-        state.lost += overflow;
+        state.lose(overflow);
         let losing = overflow + dropped > 0;
         if losing && !state.overflowing {
             tracing::warn!(
@@ -196,6 +235,7 @@ struct Batch {
 /// How a batch ended.
 enum Delivery {
     Acknowledged,
+    Ended,
     Stop(u16),
     Refused(u16),
     Deadline,
@@ -210,6 +250,8 @@ struct Shipper {
     execution_id: String,
     jitter: FullJitter,
     failing: bool,
+    /// When the last POST ended, for the heartbeat.
+    last_post: Instant,
 }
 
 impl Shipper {
@@ -226,7 +268,23 @@ impl Shipper {
 
     async fn run(&mut self) {
         while let Some(batch) = self.next_batch().await {
-            match self.deliver(&batch.body).await {
+            let delivery = self.deliver(&batch.body).await;
+            self.last_post = Instant::now();
+            match delivery {
+                Delivery::Ended => {
+                    if !ENDED.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            "the control plane ended the execution (HTTP 410): no more values \
+                             are served; shutting down"
+                        );
+                        // The signal thread begins the ordinary shutdown, as for an operator's
+                        // SIGTERM: one path to stop, with its deadlines and its watchdog.
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::this(),
+                            nix::sys::signal::Signal::SIGTERM,
+                        );
+                    }
+                }
                 Delivery::Acknowledged => {
                     if self.failing {
                         self.failing = false;
@@ -237,7 +295,7 @@ impl Shipper {
                     let mut state = self.shared.lock();
                     state.stopped = true;
                     let lost = batch.events as u64 + state.events.len() as u64;
-                    state.lost += lost;
+                    state.lose(lost);
                     state.events.clear();
                     tracing::error!(
                         status,
@@ -249,7 +307,7 @@ impl Shipper {
                     let mut state = self.shared.lock();
                     // Its events are lost, and so is the count it carried: report both again.
                     state.dropped += batch.events as u64 + batch.dropped;
-                    state.lost += batch.events as u64;
+                    state.lose(batch.events as u64);
                     state.first_at.get_or_insert_with(Instant::now);
                     tracing::warn!(
                         status,
@@ -258,9 +316,11 @@ impl Shipper {
                     );
                 }
                 Delivery::Deadline => {
-                    let state = self.shared.lock();
+                    let mut state = self.shared.lock();
+                    let unshipped = batch.events as u64 + state.events.len() as u64;
+                    state.lose(unshipped);
                     tracing::warn!(
-                        events = batch.events + state.events.len(),
+                        events = unshipped,
                         "the audit flush timeout passed: these events were not shipped"
                     );
                     return;
@@ -288,15 +348,24 @@ impl Shipper {
                     || state
                         .first_at
                         .is_some_and(|t| t.elapsed() >= config.interval);
-                if due && !state.stopped && (!state.events.is_empty() || state.dropped > 0) {
+                let waiting = !state.events.is_empty() || state.dropped > 0;
+                // An empty batch while serving, so a 410 reaches even an idle sidecar.
+                let heartbeat =
+                    !closed && !execution_ended() && self.last_post.elapsed() >= AUDIT_HEARTBEAT;
+                if !state.stopped && ((due && waiting) || heartbeat) {
                     return Some(self.take(&mut state));
                 }
                 if closed {
                     return None;
                 }
-                state.first_at.map_or(config.interval, |t| {
+                let batch_wait = state.first_at.map_or(config.interval, |t| {
                     config.interval.saturating_sub(t.elapsed())
-                })
+                });
+                if execution_ended() {
+                    batch_wait
+                } else {
+                    batch_wait.min(AUDIT_HEARTBEAT.saturating_sub(self.last_post.elapsed()))
+                }
             };
             let _ = tokio::time::timeout(wait, self.shared.wake.notified()).await;
         }
@@ -340,6 +409,7 @@ impl Shipper {
                 Some(Ok((status, after))) => match audit_verdict(status) {
                     AuditVerdict::Acknowledged => return Delivery::Acknowledged,
                     AuditVerdict::Stop => return Delivery::Stop(status),
+                    AuditVerdict::Ended => return Delivery::Ended,
                     AuditVerdict::Drop => return Delivery::Refused(status),
                     AuditVerdict::Retry => Retry {
                         reason: format!("HTTP {status}"),

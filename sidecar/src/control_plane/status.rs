@@ -37,6 +37,9 @@ pub enum AuditVerdict {
     Retry,
     /// 401, 403: the token no longer works; stop shipping.
     Stop,
+    /// 410: the control plane ended the execution. It stored the batch; the sidecar must stop
+    /// serving values and exit.
+    Ended,
     /// Anything else: drop the batch and count it in `dropped`.
     Drop,
 }
@@ -47,6 +50,7 @@ pub fn audit_verdict(status: u16) -> AuditVerdict {
         200 | 202 | 204 => AuditVerdict::Acknowledged,
         429 | 500..=599 => AuditVerdict::Retry,
         401 | 403 => AuditVerdict::Stop,
+        410 => AuditVerdict::Ended,
         _ => AuditVerdict::Drop,
     }
 }

@@ -49,7 +49,9 @@ pub enum BundleReply {
     Truncated,
 }
 
-/// What the audit endpoint answers, one entry per request; an empty script answers 204.
+/// What the audit endpoint answers, one entry per request that carries something; an empty
+/// script answers 204. Heartbeats (no events, nothing dropped) take no entry and are not
+/// recorded with the others: they answer 204, or 410 once the execution has ended.
 pub type AuditReply = u16;
 
 /// An audit "status" that is never answered: the request is recorded and then hangs.
@@ -69,6 +71,9 @@ struct State {
     audit_script: VecDeque<AuditReply>,
     fetches: Vec<(Option<String>, serde_json::Value)>,
     audits: Vec<AuditPost>,
+    /// Set by [`FakeControlPlane::end_execution`]: every audit POST answers 410.
+    ended: bool,
+    heartbeats: usize,
 }
 
 struct Config {
@@ -186,7 +191,18 @@ impl FakeControlPlane {
         self.config.connections.load(Ordering::SeqCst)
     }
 
-    /// The audit requests received, answered or not.
+    /// Ends the execution, as `POST .../finish` does: every audit POST from now on is
+    /// recorded and answered 410 `execution_ended`.
+    pub fn end_execution(&self) {
+        self.config.state.lock().unwrap().ended = true;
+    }
+
+    /// Empty batches received (the shipper's heartbeats).
+    pub fn heartbeats(&self) -> usize {
+        self.config.state.lock().unwrap().heartbeats
+    }
+
+    /// The audit requests received, answered or not, heartbeats aside.
     pub fn audits(&self) -> Vec<AuditPost> {
         self.config.state.lock().unwrap().audits.clone()
     }
@@ -304,23 +320,36 @@ async fn handle(config: &Config, request: Request<Incoming>) -> Response<TestBod
             None => std::future::pending().await,
         },
         Some("audit") => {
-            let status = config
-                .state
-                .lock()
-                .unwrap()
-                .audit_script
-                .pop_front()
-                .unwrap_or(204);
-            config.state.lock().unwrap().audits.push(AuditPost {
-                status,
-                authorization,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
+            let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let heartbeat =
+                parsed["events"].as_array().is_some_and(Vec::is_empty) && parsed["dropped"] == 0;
+            let status = {
+                let mut state = config.state.lock().unwrap();
+                let status = if state.ended {
+                    410
+                } else if heartbeat {
+                    204
+                } else {
+                    state.audit_script.pop_front().unwrap_or(204)
+                };
+                if heartbeat {
+                    state.heartbeats += 1;
+                } else {
+                    state.audits.push(AuditPost {
+                        status,
+                        authorization,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    });
+                }
+                status
+            };
             if status == NEVER_ANSWER {
                 std::future::pending::<()>().await;
             }
             if status == 204 {
                 reply(204, "application/json", Vec::new())
+            } else if status == 410 {
+                error(status, "execution_ended")
             } else {
                 error(status, "audit_fault")
             }
