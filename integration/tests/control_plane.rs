@@ -339,12 +339,17 @@ fn audit_batches_are_deduplicated_by_seq_and_queried_by_name() {
     assert_eq!(db.len(), 2);
     assert_eq!(db[0]["execution_id"], e.execution_id.as_str());
     assert_eq!(env.admin.audit("acme", None, None).unwrap().len(), 3);
-    // After the execution ends its token no longer ships audit.
+    // An empty batch (the sidecar's heartbeat) is accepted.
+    assert_eq!(post(&batch(vec![]), &e.token).status, 200);
+    // After the execution ends, a batch is still stored (no read is lost) and answered 410,
+    // which tells the sidecar to stop serving.
     env.admin.finish_execution(&e.execution_id).unwrap();
-    assert_eq!(
-        post(&batch(vec![event(4, "X", true)]), &e.token).status,
-        401
-    );
+    let late = post(&batch(vec![event(4, "X", true)]), &e.token);
+    assert_eq!(late.status, 410);
+    assert_eq!(late.json()["error"], "execution_ended");
+    assert_eq!(env.admin.audit("acme", None, None).unwrap().len(), 4);
+    assert_eq!(post(&batch(vec![]), &e.token).status, 410);
+    assert_eq!(post(&batch(vec![]), "axe_wrong").status, 401);
 }
 
 #[test]

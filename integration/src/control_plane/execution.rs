@@ -218,14 +218,14 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
     };
     execution.audit_posts = execution.audit_posts.saturating_add(1);
     let now = util::now_secs();
-    if execution.finished
+    // An ended execution (finished, or past its time to live) still takes the batch, so the
+    // reads a sidecar served before it learned of the end are not lost; the 410 then tells
+    // the sidecar to stop serving (PROTOCOL §13.2).
+    let ended = execution.finished
         || now
             >= execution
                 .created_at
-                .saturating_add(app.config.execution_ttl_secs)
-    {
-        return unauthorized("the execution has ended; its token no longer accepts audit");
-    }
+                .saturating_add(app.config.execution_ttl_secs);
     if let Some(code) = execution.faults.audit_status {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Reply::error(status, "fault", "injected: faults.audit_status");
@@ -276,6 +276,13 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
         accepted += 1;
     }
     execution.dropped = execution.dropped.saturating_add(batch.dropped);
+    if ended {
+        return Reply::error(
+            StatusCode::GONE,
+            "execution_ended",
+            "the execution has ended: the batch is stored, stop serving",
+        );
+    }
     Reply::json(
         StatusCode::OK,
         &json!({"accepted": accepted, "duplicates": duplicates}),

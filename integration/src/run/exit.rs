@@ -8,7 +8,8 @@
 //! | 69 | the control plane could not be reached to create the execution |
 //! | 70 | internal error; or the sidecar died by a signal or without saying why |
 //! | 71 | OS failure: the socket directory, a pipe, or the sidecar binary could not be started |
-//! | 77 | the control plane refused to create the execution (admin token, tenant, config, environment) |
+//! | 75 | CMD succeeded, but the sidecar lost audit events (its own exit 75): the run is not fully audited |
+//! | 77 | the control plane refused to create the execution (admin token, tenant, config, environment); or it ended the execution while CMD ran (the sidecar stopped serving) |
 //! | 65, 69, 71, 77, ... | the sidecar failed before it was ready: its own exit code (PROTOCOL §14) |
 //! | 126 | the command could not be executed |
 //! | 127 | the command was not found |
@@ -27,6 +28,9 @@ pub const UNAVAILABLE: u8 = 69;
 pub const SOFTWARE: u8 = 70;
 /// An OS failure.
 pub const OS: u8 = 71;
+/// CMD succeeded but audit events were lost (the sidecar's own code for it, sysexits
+/// `EX_TEMPFAIL`): a run whose trail is incomplete must not look like a clean success.
+pub const AUDIT_LOST: u8 = 75;
 /// The control plane refused.
 pub const NO_PERM: u8 = 77;
 /// The command could not be executed.

@@ -456,7 +456,31 @@ fn supervise(
             Err(_) => return exit::SOFTWARE,
         }
     };
+    let code = exit::code_of(status);
     if let Some(sidecar_status) = stop_sidecar(&mut sidecar, rx) {
+        if sidecar_status.code() == Some(i32::from(exit::AUDIT_LOST)) {
+            // The command's own failure says more than the audit's; its success must not
+            // hide that the run is not fully audited.
+            let ours = if code == 0 { exit::AUDIT_LOST } else { code };
+            exit::report(&format!(
+                "the command {} but audit events of this run were lost (the sidecar exited \
+                 with 75), exiting with {ours}: {}",
+                exit::describe(status),
+                sidecar.reason()
+            ));
+            return ours;
+        }
+        if sidecar_status.code() == Some(i32::from(exit::NO_PERM)) {
+            // After READY the sidecar's 77 means the control plane ended the execution: the
+            // command was cut off from its secrets, whatever code it then chose.
+            exit::report(&format!(
+                "the control plane ended the execution while the command ran (the sidecar \
+                 exited with 77 and stopped serving; the command {}): {}",
+                exit::describe(status),
+                sidecar.reason()
+            ));
+            return exit::NO_PERM;
+        }
         if !sidecar_status.success() {
             exit::report(&format!(
                 "the sidecar {} at shutdown: {}",
@@ -465,7 +489,7 @@ fn supervise(
             ));
         }
     }
-    exit::code_of(status)
+    code
 }
 
 /// SIGTERM, then wait (SIGKILL after [`SIDECAR_STOP_TIMEOUT`]); the sidecar's exit status.
