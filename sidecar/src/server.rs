@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::audit::Peer;
+use crate::audit::{self, Peer};
 use crate::connection::{self, Ending, FINISH_MARGIN};
 use crate::log_limit::LogLimit;
 use crate::messages;
@@ -76,6 +76,9 @@ pub async fn run(
             continue;
         };
         if !admission.allowed_uids.contains(&peer.uid) {
+            // Audited, coalesced (see `audit::Refusals`). `Busy` refusals below are not: they
+            // say nothing about who may read secrets, and the cap already bounds them.
+            audit::REFUSED_UID.record(&service.audit, peer);
             if let Some(suppressed) = REFUSED_UID.allow() {
                 tracing::warn!(
                     peer_pid = peer.pid,
@@ -137,6 +140,8 @@ pub async fn run(
             "shutdown deadline passed; dropping connections"
         );
     }
+    // No connection can be refused any more: what is still folded goes to the trail now.
+    audit::flush_refusals(&service.audit);
 }
 
 /// A place under the cap for a new connection; at the cap, lets the other tasks run a few

@@ -930,3 +930,40 @@ fn a_batch_the_control_plane_refused_is_counted_in_the_next_ones_dropped() {
         .sum();
     assert_eq!(dropped, 1, "the refused event is reported as dropped");
 }
+
+#[test]
+fn list_and_refused_events_are_shipped_with_their_fields() {
+    let online = Online::new();
+    let sidecar = online.start(&[]).unwrap();
+    let mut client = sidecar.client();
+    assert!(matches!(
+        client.request(RequestBody::List).body,
+        ResponseBody::List { .. }
+    ));
+    let mut refused = support::Client::connect(&sidecar.socket);
+    let hello = ax_protocol::Request {
+        id: 1,
+        body: RequestBody::Hello {
+            version: ax_protocol::limits::PROTOCOL_VERSION + 1,
+            client: std::borrow::Cow::Borrowed("test/0.1"),
+            token: None,
+        },
+    };
+    refused.send_raw(
+        &ax_protocol::frame::to_frame(&hello, ax_protocol::limits::MAX_REQUEST_FRAME).unwrap(),
+    );
+    refused.expect_error(1, ax_protocol::ErrorCode::UnsupportedVersion);
+    drop((client, refused));
+    let (status, _, stderr) = sidecar.stop();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    let events = shipped_events(&online.cp);
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(events[0]["action"], "list");
+    assert_eq!(events[0]["names"], serde_json::json!([]));
+    assert_eq!(events[0]["found"], true);
+    assert_eq!(events[1]["action"], "refused");
+    assert_eq!(events[1]["reason"], "version");
+    assert_eq!(events[1]["count"], 1);
+    assert_eq!(events[1]["found"], false);
+}

@@ -887,6 +887,7 @@ fn audits_every_get_render_and_redact_without_values() {
         ("get", &["<invalid>"], false),
         ("get", &["NOPE"], false),
         ("get", &["EMPTY"], true),
+        ("list", &[], true),
         ("render", &["DB_URL", "NOPE"], false),
         ("render", &["GREETING"], true),
         ("redact", &["OPENAI_API_KEY", "WEBHOOK_TOKEN"], true),

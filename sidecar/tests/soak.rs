@@ -67,7 +67,7 @@ fn sample(pid: u32) -> Sample {
     }
 }
 
-/// Runs one client's share; returns how many audited requests (Get, Render, Redact) it sent.
+/// Runs one client's share; returns how many audited requests (Get, List, Render, Redact) it sent.
 fn client(socket: &std::path::Path, index: usize, requests: u64, stop: &AtomicBool) -> u64 {
     let mut audited = 0;
     let mut conn = None;
@@ -92,10 +92,13 @@ fn client(socket: &std::path::Path, index: usize, requests: u64, stop: &AtomicBo
                 assert_eq!(got, expected, "Get {name}");
                 audited += 1;
             }
-            1 => match c.request(RequestBody::List).body {
-                ResponseBody::List { secrets } => assert_eq!(secrets.len(), SECRETS.len()),
-                other => panic!("List: {other:?}"),
-            },
+            1 => {
+                match c.request(RequestBody::List).body {
+                    ResponseBody::List { secrets } => assert_eq!(secrets.len(), SECRETS.len()),
+                    other => panic!("List: {other:?}"),
+                }
+                audited += 1;
+            }
             2 => {
                 let template = format!("x={{{{secrets.{name}}}}} {{{{secrets.NOPE_{i}}}}}");
                 match c
@@ -213,7 +216,7 @@ fn keeps_memory_and_descriptors_flat_and_audits_every_request_once() {
         assert_eq!(event["seq"], i as u64 + 1, "audit seq: {event}");
         let action = event["action"].as_str().unwrap();
         assert!(
-            ["get", "render", "redact"].contains(&action),
+            ["get", "list", "render", "redact"].contains(&action),
             "unexpected audit line (a drop?): {event}"
         );
     }

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::time::rfc3339_millis;
-use super::{AuditEvent, AuditSink};
+use super::{Action, AuditEvent, AuditSink};
 use crate::store::Store;
 
 /// A batch is written out in pieces of about this size, each ending at a line's end.
@@ -65,6 +65,12 @@ pub(crate) struct Line<'a> {
     names: Vec<&'a str>,
     found: bool,
     peer: PeerLine,
+    /// `refused` only: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// `refused` only: how many refusals the event stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +87,10 @@ impl<'a> Line<'a> {
         store: &'a Store,
         execution_id: Option<&'a str>,
     ) -> Self {
+        let (reason, count) = match event.action {
+            Action::Refused { reason, count } => (Some(reason.as_str()), Some(count)),
+            _ => (None, None),
+        };
         Line {
             seq: event.seq,
             time: rfc3339_millis(event.time),
@@ -98,6 +108,8 @@ impl<'a> Line<'a> {
                 uid: event.peer.uid,
                 gid: event.peer.gid,
             },
+            reason,
+            count,
         }
     }
 }
@@ -140,7 +152,7 @@ impl<W: Write + Send + 'static> AuditSink for JsonLinesSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{Action, AuditName, AuditNames, Peer};
+    use crate::audit::{AuditName, AuditNames, Peer, RefusalReason};
     use crate::store::tests::store;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -185,5 +197,47 @@ mod tests {
         assert_eq!(dropped["count"], 3);
         assert!(lines.next().is_none());
         assert!(!text.contains("postgres"));
+    }
+
+    #[test]
+    fn a_refusal_line_says_why_and_how_many_and_a_value_like_name_is_a_placeholder() {
+        let store = store(&[("HOOK", "whk_live_5555")], &[]);
+        let out = Shared::default();
+        let mut sink = JsonLinesSink::new(out.clone(), "exec-1");
+        let peer = Peer {
+            pid: 7,
+            uid: 1000,
+            gid: 1000,
+        };
+        let refused = AuditEvent {
+            seq: 1,
+            time: UNIX_EPOCH,
+            action: Action::Refused {
+                reason: RefusalReason::Token,
+                count: 5,
+            },
+            names: AuditNames::Many(Vec::new()),
+            found: false,
+            peer,
+        };
+        let get = AuditEvent {
+            seq: 2,
+            action: Action::Get,
+            names: AuditNames::One(AuditName::ValueLike),
+            ..refused.clone()
+        };
+        sink.write_batch(&[refused, get], 0, &store).unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["action"], "refused");
+        assert_eq!(lines[0]["reason"], "token");
+        assert_eq!(lines[0]["count"], 5);
+        assert_eq!(lines[0]["names"], serde_json::json!([]));
+        assert_eq!(lines[1]["names"], serde_json::json!(["<value>"]));
+        assert!(lines[1].get("reason").is_none());
+        assert!(!text.contains("whk_live"));
     }
 }

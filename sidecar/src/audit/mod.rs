@@ -1,5 +1,5 @@
-//! The audit trail: one event per `Get`, `Render` and `Redact`, and one per redacted stream at
-//! its end; names only, never a value.
+//! The audit trail: one event per `Get`, `Render`, `Redact` and `List`, one per redacted stream
+//! at its end, and one per refused connection (coalesced); names only, never a value.
 //!
 //! Serving never waits on audit I/O: a request appends its event to a bounded in-memory
 //! [`AuditQueue`] (a mutex held for a push), and a dedicated writer thread hands batches to an
@@ -11,15 +11,18 @@
 //! - [`ship`]: the control-plane sink, which POSTs batches (PROTOCOL §13.2).
 //! - [`tee`]: one sink feeding two.
 //! - [`time`]: RFC 3339 timestamps without a date library.
+//! - [`value_like`]: recognising a "name" that is really a value, so it is never recorded.
 
 pub mod jsonl;
 pub mod queue;
 pub mod ship;
 pub mod tee;
 pub mod time;
+pub mod value_like;
 
 use std::io;
-use std::time::SystemTime;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::store::Store;
 
@@ -36,6 +39,129 @@ pub enum Action {
     Redact,
     /// A stream of the launcher's that reached its end (PROTOCOL §13.4).
     RedactStream,
+    /// A `List`.
+    List,
+    /// Connections refused for a credential problem. Refusals are peer-triggered, so one
+    /// event stands for `count` of them: the one that was recorded and those folded into it
+    /// since the previous refusal event of the same reason (see [`Refusals`]).
+    Refused {
+        /// Why.
+        reason: RefusalReason,
+        /// How many refusals this event stands for (at least 1).
+        count: u64,
+    },
+}
+
+/// Why a connection was refused. `Busy` is not among them: a full sidecar says nothing about
+/// who may read secrets, and the connection cap already bounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalReason {
+    /// Its uid is not allowed (`--allow-uid`).
+    Uid,
+    /// Its `Hello` had no token or a wrong one.
+    Token,
+    /// Its `Hello` asked for a protocol version the sidecar does not speak.
+    Version,
+}
+
+impl RefusalReason {
+    /// The `reason` written to the trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Uid => "uid",
+            Self::Token => "token",
+            Self::Version => "version",
+        }
+    }
+}
+
+/// Coalesces refusal events of one reason: a peer can refuse itself thousands of times a
+/// second, and each of those events would push a legitimate one out of the bounded queue. At
+/// most one event per reason per [`REFUSAL_INTERVAL`] is recorded; the refusals in between are
+/// counted and folded into the next event's `count` (its `peer` is then the latest refused
+/// one), and [`Refusals::flush`] records what is still folded at shutdown, so the trail always
+/// says how many refusals there were.
+#[derive(Debug)]
+pub struct Refusals {
+    reason: RefusalReason,
+    state: Mutex<RefusalState>,
+}
+
+/// At most one refusal event of each reason per interval.
+pub const REFUSAL_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+struct RefusalState {
+    last: Option<Instant>,
+    folded: u64,
+    peer: Option<Peer>,
+}
+
+impl Refusals {
+    /// Refusals for `reason`, the first one recorded at once.
+    pub const fn new(reason: RefusalReason) -> Self {
+        Self {
+            reason,
+            state: Mutex::new(RefusalState {
+                last: None,
+                folded: 0,
+                peer: None,
+            }),
+        }
+    }
+
+    /// Records one refusal of `peer`, or folds it into the next recorded one.
+    pub fn record(&self, queue: &AuditQueue, peer: Peer) {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) < REFUSAL_INTERVAL)
+        {
+            state.folded = state.folded.saturating_add(1);
+            state.peer = Some(peer);
+            return;
+        }
+        state.last = Some(now);
+        let count = std::mem::take(&mut state.folded).saturating_add(1);
+        state.peer = None;
+        drop(state);
+        self.push(queue, count, peer);
+    }
+
+    /// Records the refusals still folded, if any (at shutdown, before the queue closes).
+    pub fn flush(&self, queue: &AuditQueue) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = std::mem::take(&mut state.folded);
+        let peer = state.peer.take();
+        drop(state);
+        if let (true, Some(peer)) = (count > 0, peer) {
+            self.push(queue, count, peer);
+        }
+    }
+
+    fn push(&self, queue: &AuditQueue, count: u64, peer: Peer) {
+        let action = Action::Refused {
+            reason: self.reason,
+            count,
+        };
+        queue.record(action, AuditNames::Many(Vec::new()), false, peer);
+    }
+}
+
+/// The refusals of the whole process, one per reason: the accept loop records `uid`, the
+/// handshake `token` and `version`, and the accept loop flushes them all when it stops.
+pub static REFUSED_UID: Refusals = Refusals::new(RefusalReason::Uid);
+/// See [`REFUSED_UID`].
+pub static REFUSED_TOKEN: Refusals = Refusals::new(RefusalReason::Token);
+/// See [`REFUSED_UID`].
+pub static REFUSED_VERSION: Refusals = Refusals::new(RefusalReason::Version);
+
+/// Records every refusal still folded (see [`Refusals::flush`]).
+pub fn flush_refusals(queue: &AuditQueue) {
+    for refusals in [&REFUSED_UID, &REFUSED_TOKEN, &REFUSED_VERSION] {
+        refusals.flush(queue);
+    }
 }
 
 impl Action {
@@ -46,6 +172,8 @@ impl Action {
             Self::Render => "render",
             Self::Redact => "redact",
             Self::RedactStream => "redact_stream",
+            Self::List => "list",
+            Self::Refused { .. } => "refused",
         }
     }
 }
@@ -72,10 +200,16 @@ pub enum AuditName {
     /// A string that breaks the name rule: it may be a value passed by mistake, so it is never
     /// recorded.
     Invalid,
+    /// A valid name the store does not have that equals a value of the bundle, or one of its
+    /// forms: a value passed by mistake, so it is never recorded.
+    ValueLike,
 }
 
 /// Written instead of a name that breaks the name rule.
 pub const INVALID_NAME: &str = "<invalid>";
+
+/// Written instead of a missing name that is a value of the bundle (or a form of one).
+pub const VALUE_NAME: &str = "<value>";
 
 impl AuditName {
     /// The name as written to the trail.
@@ -84,6 +218,7 @@ impl AuditName {
             Self::Known(index) => store.at(*index).map_or(INVALID_NAME, |s| s.name),
             Self::Missing(name) => name,
             Self::Invalid => INVALID_NAME,
+            Self::ValueLike => VALUE_NAME,
         }
     }
 }

@@ -7,6 +7,7 @@ use ax_protocol::{ErrorCode, ResponseBody, SecretText};
 use bytes::BytesMut;
 
 use super::{Flow, Service, Session, close_with, reply};
+use crate::audit::{REFUSED_TOKEN, REFUSED_VERSION};
 use crate::log_limit::LogLimit;
 use crate::messages;
 
@@ -42,6 +43,8 @@ pub(super) fn serve(
         return close_with(out, id, ErrorCode::BadRequest, messages::CLIENT_TOO_LONG);
     }
     if version != PROTOCOL_VERSION {
+        // Audited too, coalesced (see `audit::Refusals`).
+        REFUSED_VERSION.record(&service.audit, session.peer);
         if let Some(suppressed) = BAD_VERSION.allow() {
             tracing::info!(
                 peer_pid = session.peer.pid,
@@ -59,6 +62,7 @@ pub(super) fn serve(
     }
     if let Some(expected) = &service.token {
         if !token.is_some_and(|t| expected.matches(t.expose())) {
+            REFUSED_TOKEN.record(&service.audit, session.peer);
             if let Some(suppressed) = BAD_TOKEN.allow() {
                 tracing::warn!(
                     peer_pid = session.peer.pid,

@@ -22,6 +22,7 @@ use ax_protocol::{ErrorCode, Request, RequestBody, Response, ResponseBody};
 use bytes::BytesMut;
 use tokio::sync::{OnceCell, Semaphore};
 
+use crate::audit::value_like::ValueNames;
 use crate::audit::{AuditName, AuditQueue, Peer};
 use crate::limits::{ConnectionLimits, MAX_HEAVY_JOBS};
 use crate::messages;
@@ -59,6 +60,9 @@ pub struct Service {
     /// Per-connection limits.
     pub limits: ConnectionLimits,
     redactor: OnceCell<Arc<Redactor>>,
+    /// The values (and forms) that are valid names, as keyed hashes: such a "name" is never
+    /// recorded in the audit trail.
+    value_names: ValueNames,
     /// Permits for heavy requests: at most [`MAX_HEAVY_JOBS`] run at once.
     heavy: Arc<Semaphore>,
 }
@@ -71,12 +75,20 @@ impl Service {
         token: Option<ClientToken>,
         limits: ConnectionLimits,
     ) -> Self {
+        let started = std::time::Instant::now();
+        let value_names = ValueNames::build(&store);
+        tracing::debug!(
+            hashes = value_names.len(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "indexed the values that look like names"
+        );
         Self {
             store,
             audit,
             token,
             limits,
             redactor: OnceCell::new(),
+            value_names,
             heavy: Arc::new(Semaphore::new(MAX_HEAVY_JOBS)),
         }
     }
@@ -114,13 +126,16 @@ impl Service {
         built.ok().map(Arc::clone)
     }
 
-    /// The audit name of `name`: its store position, or why it has none.
+    /// The audit name of `name`: its store position, or why it has none. A missing name that
+    /// is a value of the bundle, or one of its forms, becomes a placeholder: the trail never
+    /// holds a value, even one a client passed where a name belongs.
     fn audit_name(&self, name: &str) -> AuditName {
         if !ax_protocol::name::is_valid_name(name) {
             return AuditName::Invalid;
         }
         match self.store.position(name) {
             Some(index) => AuditName::Known(index),
+            None if self.value_names.contains(&self.store, name) => AuditName::ValueLike,
             None => AuditName::Missing(name.into()),
         }
     }
@@ -157,7 +172,7 @@ pub fn serve(
             close_with(out, id, ErrorCode::HandshakeRequired, messages::HELLO_TWICE)
         }
         (true, RequestBody::Get { name }) => get::serve(service, session, id, &name, out),
-        (true, RequestBody::List) => list::serve(service, id, out),
+        (true, RequestBody::List) => list::serve(service, session, id, out),
         (true, RequestBody::Render { .. }) => return Outcome::Offload(heavy::Heavy::Render),
         (true, RequestBody::Redact { .. }) => return Outcome::Offload(heavy::Heavy::Redact),
         (true, RequestBody::Ping) => reply(service, out, id, ResponseBody::Pong),
