@@ -176,6 +176,9 @@ fn is_not_dumpable() {
     }
     let mut args = fixture.serve_args();
     args.extend(["--ready-fd".into(), "3".into()]);
+    // Without CAP_IPC_LOCK and under a finite RLIMIT_MEMLOCK (which a container's root may not
+    // be allowed to raise), the whole process cannot be locked; the arena still is.
+    args.push("--allow-unlocked-memory".into());
     let sidecar =
         match Sidecar::spawn_with(fixture.dir.path(), &args, fixture.socket.clone(), as_nobody) {
             Ok(sidecar) => sidecar,
