@@ -12,7 +12,13 @@
 //! user, this test fails and says so, rather than passing without looking.
 
 // Helpers outside `#[test]` functions are test code too: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The table of hits is printed for whoever reads a failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod support;
 
