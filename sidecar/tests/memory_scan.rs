@@ -204,9 +204,18 @@ fn print_table(instant: &str, hits: &Hits) {
     }
 }
 
-/// Asserts no hit is outside locked memory.
+/// Asserts no hit is outside locked memory, and the client token nowhere at all: the sidecar
+/// keeps only a keyed tag of it, and the presented copy is wiped with the request.
 fn assert_locked_only(instant: &str, hits: &Hits) {
     print_table(instant, hits);
+    let token: Vec<_> = hits
+        .iter()
+        .filter(|((label, _, _), _)| label == "client token")
+        .collect();
+    assert!(
+        token.is_empty(),
+        "{instant}: the client token is in memory: {token:?}"
+    );
     let unlocked: Vec<_> = hits.iter().filter(|((_, _, locked), _)| !locked).collect();
     assert!(
         unlocked.is_empty(),
