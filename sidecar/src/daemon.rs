@@ -57,7 +57,7 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
     let launcher = mode::launcher_peer();
     crate::logging::init(args.log_format, args.log_level.into());
     guard.check()?;
-    harden()?;
+    harden(args.allow_unlocked_memory)?;
     let runtime = build_runtime(args.threads)?;
     guard.check()?;
 

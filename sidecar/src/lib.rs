@@ -13,7 +13,7 @@
 //!   flags choose.
 //! - [`seal`]: `seal`: JSON secrets into a local sealed file.
 //! - [`startup`]: signals held and the launcher watched from the first instruction of `main`.
-//! - [`harden`]: dumpable off, no core.
+//! - [`harden`]: dumpable off, no core, every page of the process locked.
 //! - [`alloc`]: the global allocator that wipes freed memory.
 //! - [`arena`]: the one locked, guarded, read-only region holding the values.
 //! - [`source`]: where the bundle comes from: the local file, or the control plane.

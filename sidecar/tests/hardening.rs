@@ -84,6 +84,41 @@ fn holds_its_memory_locked() {
     assert!(stderr.contains("memory_locked=true"), "{stderr}");
 }
 
+/// Every mapping of `pid` whose smaps `VmFlags` lack `lo` (locked), skipping the kernel's own
+/// ([vvar], [vdso], [vsyscall]).
+fn unlocked_mappings(pid: u32) -> Vec<String> {
+    let smaps = fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let mut header = "";
+    let mut out = Vec::new();
+    for line in smaps.lines() {
+        if let Some(flags) = line.strip_prefix("VmFlags:") {
+            let kernel = ["[vvar]", "[vdso]", "[vsyscall]", "[vvar_vclock]"]
+                .iter()
+                .any(|k| header.ends_with(k));
+            if !kernel && !flags.split_whitespace().any(|f| f == "lo") {
+                out.push(header.to_owned());
+            }
+        } else if line.split_whitespace().next().is_some_and(|f| {
+            f.contains('-') && f.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        }) {
+            header = line;
+        }
+    }
+    out
+}
+
+#[test]
+fn locks_every_mapping_of_the_process_not_only_the_arena() {
+    let fixture = Fixture::standard();
+    let sidecar = Sidecar::start(&fixture, &[]);
+    // A request first, so the heap and the serving thread's memory exist.
+    assert!(sidecar.client().get("OPENAI_API_KEY").is_some());
+    let unlocked = unlocked_mappings(sidecar.pid());
+    assert!(unlocked.is_empty(), "unlocked mappings: {unlocked:#?}");
+    let (status, _, stderr) = sidecar.stop();
+    assert!(status.success(), "{stderr}");
+}
+
 #[test]
 fn allows_no_core_file() {
     let fixture = Fixture::standard();
@@ -176,6 +211,9 @@ fn is_not_dumpable() {
     }
     let mut args = fixture.serve_args();
     args.extend(["--ready-fd".into(), "3".into()]);
+    // Without CAP_IPC_LOCK and under a finite RLIMIT_MEMLOCK (which a container's root may not
+    // be allowed to raise), the whole process cannot be locked; the arena still is.
+    args.push("--allow-unlocked-memory".into());
     let sidecar =
         match Sidecar::spawn_with(fixture.dir.path(), &args, fixture.socket.clone(), as_nobody) {
             Ok(sidecar) => sidecar,

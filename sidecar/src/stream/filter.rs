@@ -208,7 +208,12 @@ impl<'m> StreamFilter<'m> {
             return;
         }
         let base = self.base;
-        self.buf.drain(..base);
+        // Moved down by hand rather than drained, so the bytes left behind past the new end
+        // (copies of what is still held, written before) are wiped, not kept in spare capacity.
+        let keep = self.buf.len() - base;
+        self.buf.copy_within(base.., 0);
+        zeroize::Zeroize::zeroize(&mut self.buf[keep..]);
+        self.buf.truncate(keep);
         if !self.hashes.is_empty() {
             self.hashes.drain(..base);
         }

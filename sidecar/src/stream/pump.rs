@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use zeroize::Zeroize;
 
 use super::filter::{StreamFilter, StreamMatcher};
 use crate::audit::{Action, AuditName, AuditNames, AuditQueue, Peer};
@@ -221,11 +222,15 @@ fn pump(stream: ClaimedStream, matcher: &StreamMatcher, queue: &AuditQueue, peer
         };
         bytes += n as u64;
         filter.feed(&buf[..n], &mut out);
+        // What the node printed holds values before masking, and the masked bytes may still
+        // hold a value too short to mask: both are wiped as soon as they are written.
+        buf[..n].zeroize();
         write_out(&mut output, &out, spec);
-        out.clear();
+        out.zeroize();
     }
     filter.finish(&mut out);
     write_out(&mut output, &out, spec);
+    out.zeroize();
     drop(output);
     let found = filter.found();
     tracing::debug!(
