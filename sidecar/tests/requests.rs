@@ -687,6 +687,28 @@ fn leaves_values_shorter_than_four_bytes_unmasked_and_masks_four() {
 }
 
 #[test]
+fn names_the_secrets_too_short_to_redact_once_at_start_and_never_their_values() {
+    let fixture = Fixture::with_bundle(&bundle(
+        &[("FLAG", "1"), ("PORT", "5432"), ("TLA", "q7z")],
+        &[],
+    ));
+    let sidecar = Sidecar::start(&fixture, &[]);
+    let (_, _, stderr) = sidecar.stop();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("values too short to be redacted"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("FLAG") && lines[0].contains("TLA"),
+        "{}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("PORT"), "{}", lines[0]);
+    assert!(!stderr.contains("q7z"), "a value in the log: {stderr}");
+}
+
+#[test]
 fn prefers_the_leftmost_longest_match_when_one_value_contains_another() {
     let fixture = Fixture::with_bundle(&bundle(
         &[
