@@ -9,8 +9,11 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Every form of `value` the sidecar redacts, in the order of PROTOCOL §8.4, duplicates
-/// included (a plain ASCII word is its own JSON and percent encoding).
-pub fn forms(value: &str) -> [String; 8] {
+/// included (a plain ASCII word is its own JSON, repr and percent encoding).
+///
+/// A value shorter than [`MIN_REDACTED_LEN`](crate::limits::MIN_REDACTED_LEN) bytes is
+/// still given its forms here; whether to mask it is [`is_redacted`]'s decision.
+pub fn forms(value: &str) -> [String; FORM_COUNT] {
     let bytes = value.as_bytes();
     [
         value.to_owned(),
@@ -21,7 +24,245 @@ pub fn forms(value: &str) -> [String; 8] {
         json_escaped(value, false),
         json_escaped(value, true),
         percent_encoded(bytes),
+        json_styled(value, JsonStyle::HtmlSafe),
+        json_styled(value, JsonStyle::Gson),
+        json_styled(value, JsonStyle::DotNet),
+        json_styled(value, JsonStyle::UpperControls),
+        python_repr_str(value),
+        python_repr_bytes(bytes),
+        go_quoted(value),
+        url_escaped(bytes, UNRESERVED_TILDE, Space::Plus, Hex::Upper),
+        url_escaped(bytes, FORM_STAR, Space::Plus, Hex::Upper),
+        url_escaped(bytes, b"-_.~/", Space::Percent, Hex::Upper),
+        url_escaped(bytes, GO_PATH, Space::Percent, Hex::Upper),
+        url_escaped(bytes, URI_COMPONENT, Space::Percent, Hex::Upper),
+        url_escaped(bytes, UNRESERVED_TILDE, Space::Percent, Hex::Lower),
+        url_escaped(bytes, DOTNET_FORM, Space::Plus, Hex::Lower),
+        url_escaped(bytes, DOTNET_FORM, Space::Plus, Hex::Upper),
     ]
+}
+
+/// How many forms [`forms`] gives (before deduplication).
+pub const FORM_COUNT: usize = 23;
+
+/// Whether a value is masked at all: it is non-empty and at least
+/// [`MIN_REDACTED_LEN`](crate::limits::MIN_REDACTED_LEN) bytes long. Masking every `1` or
+/// `5432` of a log because `FLAG=1` and `PORT=5432` are secrets would corrupt the output and
+/// hide nothing worth hiding.
+pub fn is_redacted(value: &str) -> bool {
+    value.len() >= crate::limits::MIN_REDACTED_LEN
+}
+
+/// The bytes RFC 3986 leaves unreserved besides letters and digits (Go `url.QueryEscape`,
+/// Python `quote_plus`).
+const UNRESERVED_TILDE: &[u8] = b"-_.~";
+/// What `application/x-www-form-urlencoded` keeps besides letters and digits (Java
+/// `URLEncoder`, the WHATWG `URLSearchParams`).
+const FORM_STAR: &[u8] = b"-_.*";
+/// What Go's `url.PathEscape` keeps besides letters and digits.
+const GO_PATH: &[u8] = b"-_.~$&+:=@";
+/// What JavaScript's `encodeURIComponent` keeps besides letters and digits.
+const URI_COMPONENT: &[u8] = b"-_.!~*'()";
+/// What .NET's `HttpUtility.UrlEncode` (lower hex) and `WebUtility.UrlEncode` (upper hex)
+/// keep besides letters and digits.
+const DOTNET_FORM: &[u8] = b"-_.!*()";
+
+/// How a space is written by a percent-encoding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    /// `%20`, like every other escaped byte.
+    Percent,
+    /// `+`, as form encoding writes it.
+    Plus,
+}
+
+/// The case of the hex digits of `%XX`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Hex {
+    /// `%2F`.
+    Upper,
+    /// `%2f`.
+    Lower,
+}
+
+/// Percent-encoding of `bytes`: ASCII letters, digits and the bytes of `kept` as they are, a
+/// space as `space` says, every other byte as `%XX` in the case `hex` says.
+pub fn url_escaped(bytes: &[u8], kept: &[u8], space: Space, hex: Hex) -> String {
+    let digits: &[u8; 16] = match hex {
+        Hex::Upper => b"0123456789ABCDEF",
+        Hex::Lower => b"0123456789abcdef",
+    };
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || kept.contains(&b) {
+            out.push(char::from(b));
+        } else if b == b' ' && space == Space::Plus {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(char::from(digits[usize::from(b >> 4)]));
+            out.push(char::from(digits[usize::from(b & 0xf)]));
+        }
+    }
+    out
+}
+
+/// The JSON encoders whose output differs from [`json_escaped`]'s two forms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum JsonStyle {
+    /// Go's `json.Marshal`: UTF-8 kept, `<` `>` `&` as `\u003c` `\u003e` `\u0026`, U+2028 and
+    /// U+2029 as `\u2028` `\u2029`.
+    HtmlSafe,
+    /// Gson's default: as [`JsonStyle::HtmlSafe`], plus `=` and `'` as `\u003d` `\u0027`.
+    Gson,
+    /// .NET `System.Text.Json`'s default encoder: every non-ASCII character, DEL and each of
+    /// `"` `&` `'` `+` `<` `>` `` ` `` as `\uXXXX` with upper-case hex.
+    DotNet,
+    /// Jackson's: as the UTF-8-kept form, but other control characters in upper-case hex.
+    UpperControls,
+}
+
+/// The value between the quotes of a JSON string as the encoder `style` writes it.
+pub fn json_styled(value: &str, style: JsonStyle) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(value.len() + 2);
+    let upper = matches!(style, JsonStyle::DotNet | JsonStyle::UpperControls);
+    let unicode = |out: &mut String, c: char| {
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            let _ = if upper {
+                write!(out, "\\u{unit:04X}")
+            } else {
+                write!(out, "\\u{unit:04x}")
+            };
+        }
+    };
+    for c in value.chars() {
+        let escaped = match style {
+            JsonStyle::HtmlSafe => matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}'),
+            JsonStyle::Gson => {
+                matches!(c, '<' | '>' | '&' | '=' | '\'' | '\u{2028}' | '\u{2029}')
+            }
+            JsonStyle::DotNet => {
+                !c.is_ascii() || matches!(c, '"' | '&' | '\'' | '+' | '<' | '>' | '`' | '\u{7f}')
+            }
+            JsonStyle::UpperControls => false,
+        };
+        match c {
+            c if escaped => unicode(&mut out, c),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c < ' ' => unicode(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The characters beyond ASCII that Python's `repr` and Go's `%q` escape and this crate knows:
+/// the C1 controls, NO-BREAK SPACE, SOFT HYPHEN and the line and paragraph separators. Both
+/// escape other unprintable characters too (from their Unicode tables); those are kept here,
+/// an approximation PROTOCOL §8.4 states.
+fn unprintable(c: char) -> bool {
+    matches!(c, '\u{80}'..='\u{a0}' | '\u{ad}' | '\u{2028}' | '\u{2029}')
+}
+
+/// The quote Python's `repr` delimits with: `"` when the text holds a `'` and no `"`, else `'`.
+fn python_quote(bytes: &[u8]) -> u8 {
+    if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    }
+}
+
+/// The value between the quotes of Python's `repr()` of a `str`: `\\`, `\n` `\r` `\t`, the
+/// delimiting quote as `\'` or `\"`, other C0 controls, DEL and the C1 controls as `\xNN`
+/// (lower hex), other [unprintable] characters as `\uNNNN`; everything else kept.
+pub fn python_repr_str(value: &str) -> String {
+    use std::fmt::Write;
+    let quote = char::from(python_quote(value.as_bytes()));
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c < ' ' || c == '\u{7f}' || (unprintable(c) && u32::from(c) < 0x100) => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if unprintable(c) => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The value between the quotes of Python's `repr()` of its UTF-8 as `bytes` (`b'...'`):
+/// printable ASCII kept, `\\`, `\t` `\n` `\r`, the delimiting quote escaped as for a `str`,
+/// every other byte as `\xNN` (lower hex).
+pub fn python_repr_bytes(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let quote = python_quote(bytes);
+    let mut out = String::with_capacity(bytes.len() + 2);
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b if b == quote => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            b' '..=b'~' => out.push(char::from(b)),
+            b => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out
+}
+
+/// The value between the quotes of Go's `strconv.Quote` (and `%q`): `\"` `\\`,
+/// `\a \b \f \n \r \t \v`, other C0 controls and DEL as `\xNN`, [unprintable] characters
+/// as `\uNNNN` (lower hex); everything else kept (`'` included).
+pub fn go_quoted(value: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if c < ' ' || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if unprintable(c) => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// RFC 4648 base64 with the given alphabet, padded or not.
@@ -136,5 +377,97 @@ mod tests {
             percent_encoded("p@ss w/ü".as_bytes()),
             "p%40ss%20w%2F%C3%BC"
         );
+    }
+
+    /// A value with every character some encoder treats specially.
+    const HARD: &str = "p@ss w/\u{fc}<&>'\"\\\n\t\u{1}\u{7f}\u{85}+=*~!()$,;:`\u{2028}\u{1f30d}";
+
+    #[test]
+    fn python_reprs_match_cpython() {
+        // Printed by CPython 3: repr(HARD)[1:-1], repr(HARD.encode())[2:-1].
+        assert_eq!(
+            python_repr_str(HARD),
+            "p@ss w/\u{fc}<&>\\'\"\\\\\\n\\t\\x01\\x7f\\x85+=*~!()$,;:`\\u2028\u{1f30d}"
+        );
+        assert_eq!(
+            python_repr_bytes(HARD.as_bytes()),
+            "p@ss w/\\xc3\\xbc<&>\\'\"\\\\\\n\\t\\x01\\x7f\\xc2\\x85+=*~!()$,;:`\\xe2\\x80\\xa8\\xf0\\x9f\\x8c\\x8d"
+        );
+        assert_eq!(python_repr_str("it's \"x\""), "it\\'s \"x\"");
+        assert_eq!(python_repr_str("it's ok"), "it's ok");
+        assert_eq!(python_repr_bytes(b"it's ok"), "it's ok");
+    }
+
+    #[test]
+    fn go_forms_match_the_go_standard_library() {
+        // Printed by Go 1.2x: json.Marshal, strconv.Quote, url.QueryEscape, url.PathEscape.
+        assert_eq!(
+            json_styled(HARD, JsonStyle::HtmlSafe),
+            "p@ss w/\u{fc}\\u003c\\u0026\\u003e'\\\"\\\\\\n\\t\\u0001\u{7f}\u{85}+=*~!()$,;:`\\u2028\u{1f30d}"
+        );
+        assert_eq!(
+            go_quoted(HARD),
+            "p@ss w/\u{fc}<&>'\\\"\\\\\\n\\t\\x01\\x7f\\u0085+=*~!()$,;:`\\u2028\u{1f30d}"
+        );
+        assert_eq!(
+            url_escaped(HARD.as_bytes(), UNRESERVED_TILDE, Space::Plus, Hex::Upper),
+            "p%40ss+w%2F%C3%BC%3C%26%3E%27%22%5C%0A%09%01%7F%C2%85%2B%3D%2A~%21%28%29%24%2C%3B%3A%60%E2%80%A8%F0%9F%8C%8D"
+        );
+        assert_eq!(
+            url_escaped(HARD.as_bytes(), GO_PATH, Space::Percent, Hex::Upper),
+            "p@ss%20w%2F%C3%BC%3C&%3E%27%22%5C%0A%09%01%7F%C2%85+=%2A~%21%28%29$%2C%3B:%60%E2%80%A8%F0%9F%8C%8D"
+        );
+    }
+
+    #[test]
+    fn python_js_and_java_url_forms_match_their_libraries() {
+        // urllib.parse.quote (keeps `/`); encodeURIComponent; URLSearchParams and Java's
+        // URLEncoder (identical).
+        assert_eq!(
+            url_escaped(HARD.as_bytes(), b"-_.~/", Space::Percent, Hex::Upper),
+            "p%40ss%20w/%C3%BC%3C%26%3E%27%22%5C%0A%09%01%7F%C2%85%2B%3D%2A~%21%28%29%24%2C%3B%3A%60%E2%80%A8%F0%9F%8C%8D"
+        );
+        assert_eq!(
+            url_escaped(HARD.as_bytes(), URI_COMPONENT, Space::Percent, Hex::Upper),
+            "p%40ss%20w%2F%C3%BC%3C%26%3E'%22%5C%0A%09%01%7F%C2%85%2B%3D*~!()%24%2C%3B%3A%60%E2%80%A8%F0%9F%8C%8D"
+        );
+        assert_eq!(
+            url_escaped(HARD.as_bytes(), FORM_STAR, Space::Plus, Hex::Upper),
+            "p%40ss+w%2F%C3%BC%3C%26%3E%27%22%5C%0A%09%01%7F%C2%85%2B%3D*%7E%21%28%29%24%2C%3B%3A%60%E2%80%A8%F0%9F%8C%8D"
+        );
+    }
+
+    #[test]
+    fn dotnet_and_gson_json_escape_what_their_encoders_escape() {
+        assert_eq!(
+            json_styled("a\"b&'+<>`\u{7f}\u{fc}\u{1}\n\\", JsonStyle::DotNet),
+            "a\\u0022b\\u0026\\u0027\\u002B\\u003C\\u003E\\u0060\\u007F\\u00FC\\u0001\\n\\\\"
+        );
+        assert_eq!(
+            json_styled("\u{1f30d}", JsonStyle::DotNet),
+            "\\uD83C\\uDF0D"
+        );
+        assert_eq!(
+            json_styled("a='<b>'", JsonStyle::Gson),
+            "a\\u003d\\u0027\\u003cb\\u003e\\u0027"
+        );
+        assert_eq!(json_styled("x\u{1b}", JsonStyle::UpperControls), "x\\u001B");
+    }
+
+    #[test]
+    fn a_plain_word_is_one_form_besides_its_two_base64_spellings() {
+        let all = forms("hunter2secret");
+        let distinct: std::collections::BTreeSet<&String> = all.iter().collect();
+        assert_eq!(distinct.len(), 3, "{distinct:?}");
+    }
+
+    #[test]
+    fn values_shorter_than_the_minimum_are_not_redacted() {
+        assert!(!is_redacted(""));
+        assert!(!is_redacted("1"));
+        assert!(!is_redacted("543"));
+        assert!(is_redacted("5432"));
+        // Bytes, not characters: two two-byte characters are long enough.
+        assert!(is_redacted("\u{fc}\u{fc}"));
     }
 }

@@ -53,3 +53,11 @@ pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
 
 /// The value that stands for a secret in `Redact` output.
 pub const REDACTION_MARK: &str = "***";
+
+/// Shortest value, in bytes of its UTF-8, that `Redact` and the stream filter mask: 4.
+///
+/// A secret such as `FLAG=1` or `PORT=5432` would otherwise turn every `1` or `5432` of a log
+/// into `***`, corrupting output while hiding nothing an attacker could not guess. A protocol
+/// constant rather than a flag, so that the sidecar, the launcher and every shim's mock agree
+/// without configuration; the sidecar names the secrets it leaves unmasked once at start.
+pub const MIN_REDACTED_LEN: usize = 4;

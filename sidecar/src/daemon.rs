@@ -172,6 +172,15 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         streams = streams.as_ref().map_or(0, Streams::len),
         "serving"
     );
+    let unmasked = crate::redact::Unmasked::of(&store);
+    if unmasked.count > 0 {
+        tracing::info!(
+            count = unmasked.count,
+            names = ?unmasked.names,
+            min_len = ax_protocol::limits::MIN_REDACTED_LEN,
+            "values too short to be redacted"
+        );
+    }
     let shutdown = CancellationToken::new();
     let stopping = Arc::new(std::sync::OnceLock::<Instant>::new());
     guard

@@ -1,6 +1,7 @@
 //! The redaction engine: every effective value and its encodings, matched at once.
 //!
-//! The patterns are the distinct forms of every non-empty value (`patterns`: one arena of
+//! The patterns are the distinct forms of every value of at least `MIN_REDACTED_LEN` bytes
+//! (`patterns`: one arena of
 //! bytes, each pattern knowing which secrets own it, since two secrets may share a value or a
 //! form). Matching is leftmost-longest over all of them (`matcher`): patterns of up to 32 bytes
 //! by one Aho-Corasick automaton, longer ones by their first 32 bytes and a polynomial hash of
@@ -36,6 +37,37 @@ impl std::fmt::Debug for Redactor {
     }
 }
 
+/// At most this many names are listed by [`Unmasked`]'s log line; the rest are counted.
+const UNMASKED_LISTED: usize = 32;
+
+/// The secrets whose non-empty value is too short to be masked, for the one start-up log line
+/// that tells an operator which secrets `Redact` and the stream filter leave alone. Names only,
+/// never a value (nor a value's length, which would narrow a guess).
+#[derive(Debug)]
+pub struct Unmasked<'s> {
+    /// How many such secrets there are.
+    pub count: usize,
+    /// The first [`UNMASKED_LISTED`] of their names, in store order.
+    pub names: Vec<&'s str>,
+}
+
+impl<'s> Unmasked<'s> {
+    /// The secrets of `store` with a value of 1 to `MIN_REDACTED_LEN - 1` bytes.
+    pub fn of(store: &'s Store) -> Self {
+        let mut count = 0;
+        let mut names = Vec::new();
+        for secret in store.iter() {
+            if !secret.value.is_empty() && !ax_protocol::encodings::is_redacted(secret.value) {
+                count += 1;
+                if names.len() < UNMASKED_LISTED {
+                    names.push(secret.name);
+                }
+            }
+        }
+        Self { count, names }
+    }
+}
+
 /// The matcher could not be built (a limit of the matcher, not of the input).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the redaction matcher: {0}")]
@@ -47,7 +79,7 @@ pub struct BuildError(pub(crate) String);
 pub struct OverLimit;
 
 impl Redactor {
-    /// Builds the matcher for every non-empty value of `store`.
+    /// Builds the matcher for every value of `store` that is masked (PROTOCOL §8.4).
     pub fn build(store: &Store) -> Result<Self, BuildError> {
         Ok(Self {
             matcher: Matcher::build(store, Use::Redact)?,
@@ -134,14 +166,27 @@ mod tests {
     #[test]
     fn prefers_the_longest_match_and_reports_every_owner() {
         let s = store(
-            &[("SHORT", "abc"), ("LONG", "abcdef"), ("TWIN", "abc")],
+            &[("SHORT", "abcd"), ("LONG", "abcdefgh"), ("TWIN", "abcd")],
             &[],
         );
         let r = Redactor::build(&s).unwrap();
-        let (out, found) = redact(&r, "xabcdefx abc");
+        let (out, found) = redact(&r, "xabcdefghx abcd");
         assert_eq!(out, "x***x ***");
         // Store positions: LONG 0, SHORT 1, TWIN 2 (sorted by name).
         assert_eq!(found, [0, 1, 2]);
+    }
+
+    #[test]
+    fn never_matches_values_shorter_than_the_minimum() {
+        let s = store(&[("FLAG", "1"), ("PORT", "5432"), ("TLA", "abc")], &[]);
+        let r = Redactor::build(&s).unwrap();
+        // Store positions: FLAG 0, PORT 1, TLA 2.
+        assert_eq!(
+            redact(&r, "1 abc 5432 MQ=="),
+            ("1 abc *** MQ==".to_owned(), vec![1])
+        );
+        let unmasked = Unmasked::of(&s);
+        assert_eq!((unmasked.count, unmasked.names), (2, vec!["FLAG", "TLA"]));
     }
 
     #[test]
@@ -162,7 +207,7 @@ mod tests {
         use aho_corasick::{AhoCorasick, MatchKind};
         let mut patterns: Vec<(String, usize)> = Vec::new();
         for (position, secret) in store.iter().enumerate() {
-            if !secret.value.is_empty() {
+            if ax_protocol::encodings::is_redacted(secret.value) {
                 let forms = ax_protocol::encodings::forms(secret.value);
                 patterns.extend(forms.into_iter().map(|f| (f, position)));
             }
@@ -285,9 +330,9 @@ mod tests {
 
     #[test]
     fn stops_at_the_output_limit_without_producing_more() {
-        let s = store(&[("A", "x")], &[]);
+        let s = store(&[("A", "xxxx")], &[]);
         let r = Redactor::build(&s).unwrap();
-        let text = "x".repeat(100);
+        let text = "xxxx".repeat(100);
         let mut out = String::new();
         assert_eq!(r.redact_into(&text, &mut out, 299), Err(OverLimit));
         assert!(out.len() <= 299, "wrote {} bytes", out.len());

@@ -576,6 +576,138 @@ fn redacts_percent_encoded_values() {
     assert_eq!(found, ["DB_URL"]);
 }
 
+/// The standard fixture's `DB_URL` as common libraries print it (each written out from the
+/// library's real output: CPython 3, Go, Node, Java, .NET).
+const DB_URL_AS_PRINTED: &[(&str, &str)] = &[
+    (
+        "Python repr",
+        "postgres://app:p@ss w0rd/ü@db.internal:5432/app",
+    ),
+    (
+        "Python repr of bytes",
+        "postgres://app:p@ss w0rd/\\xc3\\xbc@db.internal:5432/app",
+    ),
+    (
+        "Python quote",
+        "postgres%3A//app%3Ap%40ss%20w0rd/%C3%BC%40db.internal%3A5432/app",
+    ),
+    (
+        "Python quote_plus, Go QueryEscape",
+        "postgres%3A%2F%2Fapp%3Ap%40ss+w0rd%2F%C3%BC%40db.internal%3A5432%2Fapp",
+    ),
+    (
+        "Go PathEscape",
+        "postgres:%2F%2Fapp:p@ss%20w0rd%2F%C3%BC@db.internal:5432%2Fapp",
+    ),
+    (
+        ".NET HttpUtility.UrlEncode",
+        "postgres%3a%2f%2fapp%3ap%40ss+w0rd%2f%c3%bc%40db.internal%3a5432%2fapp",
+    ),
+    (
+        "RFC 3986, lower-case hex",
+        "postgres%3a%2f%2fapp%3ap%40ss%20w0rd%2f%c3%bc%40db.internal%3a5432%2fapp",
+    ),
+    (
+        ".NET System.Text.Json",
+        "postgres://app:p@ss w0rd/\\u00FC@db.internal:5432/app",
+    ),
+];
+
+#[test]
+fn redacts_values_as_python_go_js_java_and_dotnet_libraries_print_them() {
+    let quoted = "it's <b>&\"x\"</b>\n\u{7f}+`=";
+    let fixture = Fixture::with_bundle(&bundle(
+        &[
+            ("DB_URL", "postgres://app:p@ss w0rd/ü@db.internal:5432/app"),
+            ("QUOTED", quoted),
+        ],
+        &[],
+    ));
+    let sidecar = Sidecar::start(&fixture, &[]);
+    let mut client = sidecar.client();
+    for (library, form) in DB_URL_AS_PRINTED {
+        let text = format!("before {form} after");
+        let (redacted, found) = redact(&mut client, &text);
+        assert_eq!(redacted, "before *** after", "{library}: {form:?}");
+        assert_eq!(found, ["DB_URL"], "{library}");
+    }
+    for (library, form) in [
+        ("Python repr", "it\\'s <b>&\"x\"</b>\\n\\x7f+`="),
+        ("Python repr of bytes", "it\\'s <b>&\"x\"</b>\\n\\x7f+`="),
+        (
+            "Go json.Marshal",
+            "it's \\u003cb\\u003e\\u0026\\\"x\\\"\\u003c/b\\u003e\\n\u{7f}+`=",
+        ),
+        ("Go %q", "it's <b>&\\\"x\\\"</b>\\n\\x7f+`="),
+        (
+            "Gson",
+            "it\\u0027s \\u003cb\\u003e\\u0026\\\"x\\\"\\u003c/b\\u003e\\n\u{7f}+`\\u003d",
+        ),
+        (
+            ".NET System.Text.Json",
+            "it\\u0027s \\u003Cb\\u003E\\u0026\\u0022x\\u0022\\u003C/b\\u003E\\n\\u007F\\u002B\\u0060=",
+        ),
+        (
+            "JavaScript encodeURIComponent",
+            "it's%20%3Cb%3E%26%22x%22%3C%2Fb%3E%0A%7F%2B%60%3D",
+        ),
+        (
+            "Java URLEncoder, URLSearchParams",
+            "it%27s+%3Cb%3E%26%22x%22%3C%2Fb%3E%0A%7F%2B%60%3D",
+        ),
+    ] {
+        let (redacted, found) = redact(&mut client, &format!("[{form}]"));
+        assert_eq!(redacted, "[***]", "{library}: {form:?}");
+        assert_eq!(found, ["QUOTED"], "{library}");
+    }
+    // A Python dict's repr holds the value's repr between quotes.
+    let (text, found) = redact(
+        &mut client,
+        "{'url': 'postgres://app:p@ss w0rd/ü@db.internal:5432/app', 'q': 'it\\'s <b>&\"x\"</b>\\n\\x7f+`='}",
+    );
+    assert_eq!(text, "{'url': '***', 'q': '***'}");
+    assert_eq!(found, ["DB_URL", "QUOTED"]);
+}
+
+#[test]
+fn leaves_values_shorter_than_four_bytes_unmasked_and_masks_four() {
+    let fixture = Fixture::with_bundle(&bundle(
+        &[("FLAG", "1"), ("PORT", "5432"), ("TLA", "abc")],
+        &[],
+    ));
+    let sidecar = Sidecar::start(&fixture, &[]);
+    let mut client = sidecar.client();
+    assert_eq!(
+        redact(&mut client, "flag=1 tla=abc port=5432 v1.2.3"),
+        (
+            "flag=1 tla=abc port=*** v1.2.3".to_owned(),
+            strings(&["PORT"])
+        )
+    );
+}
+
+#[test]
+fn names_the_secrets_too_short_to_redact_once_at_start_and_never_their_values() {
+    let fixture = Fixture::with_bundle(&bundle(
+        &[("FLAG", "1"), ("PORT", "5432"), ("TLA", "q7z")],
+        &[],
+    ));
+    let sidecar = Sidecar::start(&fixture, &[]);
+    let (_, _, stderr) = sidecar.stop();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("values too short to be redacted"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("FLAG") && lines[0].contains("TLA"),
+        "{}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("PORT"), "{}", lines[0]);
+    assert!(!stderr.contains("q7z"), "a value in the log: {stderr}");
+}
+
 #[test]
 fn prefers_the_leftmost_longest_match_when_one_value_contains_another() {
     let fixture = Fixture::with_bundle(&bundle(

@@ -192,22 +192,31 @@ fn passes_bytes_that_are_not_utf8_through_unchanged() {
 
 #[test]
 fn prefers_the_longest_value_across_chunks() {
-    let s = store(&[("SHORT", "abc"), ("LONG", "abcdef")]);
+    let s = store(&[("SHORT", "abcd"), ("LONG", "abcdefg")]);
     let m = StreamMatcher::build(&s).unwrap();
     let mut filter = StreamFilter::new(&m);
     let mut out = Vec::new();
-    filter.feed(b"xabc", &mut out);
-    assert_eq!(out, b"x", "abc may still become abcdef");
-    filter.feed(b"de", &mut out);
+    filter.feed(b"xabcd", &mut out);
+    assert_eq!(out, b"x", "abcd may still become abcdefg");
+    filter.feed(b"ef", &mut out);
     assert_eq!(out, b"x");
-    filter.feed(b"f!", &mut out);
+    filter.feed(b"g!", &mut out);
     assert_eq!(out, b"x***!");
-    let (out, names) = run(&s, &m, &[b"xabc", b"dex"]);
-    assert_eq!(out, b"x***dex");
+    let (out, names) = run(&s, &m, &[b"xabcd", b"efx"]);
+    assert_eq!(out, b"x***efx");
     assert_eq!(names, ["SHORT"]);
-    let (out, names) = run(&s, &m, &[b"abcd"]);
-    assert_eq!(out, b"***d", "at end of stream the shorter value is masked");
+    let (out, names) = run(&s, &m, &[b"abcde"]);
+    assert_eq!(out, b"***e", "at end of stream the shorter value is masked");
     assert_eq!(names, ["SHORT"]);
+}
+
+#[test]
+fn leaves_values_shorter_than_four_bytes_in_the_stream() {
+    let s = store(&[("FLAG", "1"), ("PORT", "5432")]);
+    let m = StreamMatcher::build(&s).unwrap();
+    let (out, names) = run(&s, &m, &[b"flag=1 port=54", b"32 v1\n"]);
+    assert_eq!(out, b"flag=1 port=*** v1\n");
+    assert_eq!(names, ["PORT"]);
 }
 
 #[test]

@@ -21,6 +21,9 @@ namespace Ax.Secrets
         /// <summary>Longest secret name in bytes (names are ASCII, so also in chars).</summary>
         internal const int MaxNameLength = 128;
 
+        /// <summary>The shortest value, in bytes of its UTF-8, that is redacted (PROTOCOL §8.4): a shorter one such as 1 or 5432 would mask every such digit run of a log.</summary>
+        internal const int MinRedactedLength = 4;
+
         /// <summary>What stands for a secret in redacted text.</summary>
         internal const string RedactionMark = "***";
 

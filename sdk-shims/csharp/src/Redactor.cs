@@ -33,7 +33,7 @@ namespace Ax.Secrets
             var patterns = new Dictionary<string, Pattern>(StringComparer.Ordinal);
             foreach (KeyValuePair<string, string> secret in secrets)
             {
-                if (secret.Value.Length == 0)
+                if (System.Text.Encoding.UTF8.GetByteCount(secret.Value) < Limits.MinRedactedLength)
                 {
                     continue;
                 }

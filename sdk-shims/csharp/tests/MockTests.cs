@@ -135,8 +135,8 @@ namespace Ax.Secrets.Testing
             });
             h.Test("redact: prefers the longest match and reports every owner, sorted", () =>
             {
-                var ax = new MockAxiomContext(new Dictionary<string, string> { { "SHORT", "abc" }, { "LONG", "abcdef" }, { "TWIN", "abc" } });
-                Redacted r = ax.Secrets().Redact("xabcdefx abc");
+                var ax = new MockAxiomContext(new Dictionary<string, string> { { "SHORT", "abcd" }, { "LONG", "abcdefgh" }, { "TWIN", "abcd" } });
+                Redacted r = ax.Secrets().Redact("xabcdefghx abcd");
                 Assert.Equal("x***x ***", r.Text);
                 Assert.Sequence(new[] { "LONG", "SHORT", "TWIN" }, r.Found);
             });
@@ -146,14 +146,25 @@ namespace Ax.Secrets.Testing
                 Redacted r = ax.Secrets().Redact("abcdefgh");
                 Assert.Equal("***efgh", r.Text);
                 Assert.Sequence(new[] { "A" }, r.Found);
+                // SHORT ("k9") is under the 4-byte minimum: never masked.
                 r = Mock().Secrets().Redact("k9k9 and k9");
-                Assert.Equal("****** and ***", r.Text);
+                Assert.Equal("k9k9 and k9", r.Text);
+            });
+            h.Test("redact: what .NET itself prints is masked", () =>
+            {
+                string value = "p@ss w/\u00fc<&>'\"()*~";
+                var ax = new MockAxiomContext(new Dictionary<string, string> { { "V", value } });
+                string text = Uri.EscapeDataString(value) + " " + System.Net.WebUtility.UrlEncode(value);
+                Redacted r = ax.Secrets().Redact(text);
+                Assert.Equal("*** ***", r.Text);
+                Assert.Sequence(new[] { "V" }, r.Found);
             });
             h.Test("redact: never matches empty values; found is sorted bytewise", () =>
             {
-                Redacted r = Mock().Secrets().Redact("[] \"\" abc k9 pässwörd-密码-🔑");
-                Assert.Equal("[] \"\" *** *** ***", r.Text);
-                Assert.Sequence(new[] { "SHORT", "UNICODE", "lower" }, r.Found);
+                var ax = new MockAxiomContext(new Dictionary<string, string> { { "EMPTY", "" }, { "lower", "abcd" }, { "UNICODE", "pässwörd-密码-🔑" } });
+                Redacted r = ax.Secrets().Redact("[] \"\" abcd pässwörd-密码-🔑");
+                Assert.Equal("[] \"\" *** ***", r.Text);
+                Assert.Sequence(new[] { "UNICODE", "lower" }, r.Found);
             });
             h.Test("redact: the JSON forms with and without \\u escapes, and percent-encoding", () =>
             {
@@ -197,7 +208,7 @@ namespace Ax.Secrets.Testing
                     {
                         for (int k = 0; k < 200; k++)
                         {
-                            if (!ax.Secrets().Get("SHORT").Equals(("k9", true)) || ax.Secrets().Redact("k9").Text != "***")
+                            if (!ax.Secrets().Get("SHORT").Equals(("k9", true)) || ax.Secrets().Redact("k9").Text != "k9")
                             {
                                 Interlocked.Increment(ref wrong);
                             }

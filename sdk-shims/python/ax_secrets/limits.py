@@ -20,6 +20,9 @@ MAX_RESPONSE_FRAME = 16 * 1024 * 1024
 #: Longest secret name in bytes.
 MAX_NAME_LEN = 128
 
+#: The shortest value, in bytes of its UTF-8, that is redacted (PROTOCOL §8.4): a shorter one such as `1` or `5432` would mask every such digit run of a log.
+MIN_REDACTED_LEN = 4
+
 #: What stands for a secret in redacted text.
 REDACTION_MARK = "***"
 

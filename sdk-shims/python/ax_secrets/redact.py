@@ -13,7 +13,7 @@ import re
 from typing import Dict, List, Mapping, Optional, Pattern, Set, Tuple
 
 from .encodings import forms
-from .limits import REDACTION_MARK
+from .limits import MIN_REDACTED_LEN, REDACTION_MARK
 
 
 class Redactor:
@@ -24,7 +24,7 @@ class Redactor:
     def __init__(self, secrets: Mapping[str, str]) -> None:
         owners: Dict[str, Set[str]] = {}
         for name, value in secrets.items():
-            if value:
+            if len(value.encode("utf-8")) >= MIN_REDACTED_LEN:
                 for form in forms(value):
                     owners.setdefault(form, set()).add(name)
         self._owners = {form: sorted(names) for form, names in owners.items()}

@@ -115,8 +115,22 @@ def test_redacts_json_escaped_control_characters(ax: MockAxiomContext) -> None:
 
 
 def test_redaction_is_leftmost_longest_without_overlaps(ax: MockAxiomContext) -> None:
-    result = ax.secrets.redact("k9k9 and sk-0123456789k9 x")
-    assert result == Redacted("****** and ****** x", ["LONG", "SHORT", "TWIN"])
+    result = ax.secrets.redact("sk-0123456789sk-0123456789 and sk-0123456789k9 x")
+    assert result == Redacted("****** and ***k9 x", ["LONG"])
+
+
+def test_values_under_four_bytes_are_never_masked(ax: MockAxiomContext) -> None:
+    # SHORT and TWIN are "k9": masking them would turn every "k9" of a log into "***".
+    assert ax.secrets.redact("k9k9 k9") == Redacted("k9k9 k9", [])
+
+
+def test_redacts_what_python_itself_prints(ax: MockAxiomContext) -> None:
+    import urllib.parse
+
+    value = SECRETS["QUOTED"]
+    text = f"{value!r} {value.encode()!r} {urllib.parse.quote(value)} {urllib.parse.quote_plus(value)}"
+    assert ax.secrets.redact(text) == Redacted("'***' b'***' *** ***", ["QUOTED"])
+    assert ax.secrets.redact(repr({"q": value})) == Redacted("{'q': '***'}", ["QUOTED"])
 
 
 def test_the_longest_of_overlapping_values_wins() -> None:
@@ -150,7 +164,7 @@ def test_the_mock_is_safe_across_threads(ax: MockAxiomContext) -> None:
     def work() -> None:
         for _ in range(200):
             seen.add(ax.secrets.get("SHORT"))
-            seen.add(ax.secrets.redact("k9").text)
+            seen.add(ax.secrets.redact("sk-0123456789").text)
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads:

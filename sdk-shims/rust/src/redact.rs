@@ -11,7 +11,7 @@
 use std::fmt;
 
 use ax_protocol::SecretText;
-use ax_protocol::encodings::forms;
+use ax_protocol::encodings::{forms, is_redacted};
 use ax_protocol::limits::REDACTION_MARK;
 
 /// A compiled matcher for one fixed set of values.
@@ -33,7 +33,7 @@ impl Redactor {
     pub(crate) fn new<'v>(values: impl IntoIterator<Item = &'v str>) -> Self {
         let mut all: Vec<(SecretText<'static>, usize)> = Vec::new();
         for (owner, value) in values.into_iter().enumerate() {
-            if !value.is_empty() {
+            if is_redacted(value) {
                 all.extend(forms(value).map(|form| (SecretText::owned(form), owner)));
             }
         }
@@ -130,27 +130,35 @@ mod tests {
 
     #[test]
     fn prefers_the_longest_match_and_reports_every_owner() {
-        let values = ["abcdef", "abc", "abc"];
+        let values = ["abcdefgh", "abcd", "abcd"];
         assert_eq!(
-            redact(&values, "xabcdefx abc"),
+            redact(&values, "xabcdefghx abcd"),
             ("x***x ***".to_owned(), vec![0, 1, 2])
         );
     }
 
     #[test]
     fn the_leftmost_match_wins_over_a_longer_one_further_right() {
-        // "bcd" starts before "cdefg": leftmost first, then no overlap.
+        // "bcde" starts before "cdefgh": leftmost first, then no overlap.
         assert_eq!(
-            redact(&["bcd", "cdefg"], "abcdefg"),
-            ("a***efg".to_owned(), vec![0])
+            redact(&["bcde", "cdefgh"], "abcdefgh"),
+            ("a***fgh".to_owned(), vec![0])
+        );
+    }
+
+    #[test]
+    fn never_matches_values_under_four_bytes() {
+        assert_eq!(
+            redact(&["k9", "abc", "5432"], "k9 abc 5432"),
+            ("k9 abc ***".to_owned(), vec![2])
         );
     }
 
     #[test]
     fn never_matches_empty_values_and_keeps_characters_whole() {
-        let redactor = Redactor::new(["", "ü"]);
-        assert_eq!(redactor.redact("grüß"), ("gr***ß".to_owned(), vec![1]));
+        let redactor = Redactor::new(["", "üü"]);
+        assert_eq!(redactor.redact("grüüß"), ("gr***ß".to_owned(), vec![1]));
         assert_eq!(redactor.redact("text"), ("text".to_owned(), vec![]));
-        assert!(!format!("{redactor:?}").contains('ü'));
+        assert!(!format!("{redactor:?}").contains("üü"));
     }
 }

@@ -157,10 +157,18 @@ fn redacts_every_form_of_every_value() {
 fn redaction_is_leftmost_longest_and_names_every_owner() {
     let redacted = ax()
         .secrets()
-        .redact("k9k9 sk-0123456789k9 [] \"\"")
+        .redact("sk-0123456789sk-0123456789 sk-0123456789k9 [] \"\"")
         .unwrap();
-    assert_eq!(redacted.text, "****** ****** [] \"\"");
-    assert_eq!(redacted.found, ["LONG", "SHORT", "TWIN"]);
+    assert_eq!(redacted.text, "****** ***k9 [] \"\"");
+    assert_eq!(redacted.found, ["LONG"]);
+}
+
+#[test]
+fn values_under_four_bytes_are_never_masked() {
+    // SHORT and TWIN are "k9".
+    let redacted = ax().secrets().redact("k9k9 k9").unwrap();
+    assert_eq!(redacted.text, "k9k9 k9");
+    assert!(redacted.found.is_empty());
 }
 
 #[test]

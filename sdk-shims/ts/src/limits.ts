@@ -24,6 +24,9 @@ export const MAX_NAME_LEN = 128;
 /** Largest request id; ids wrap around to 1 (0 is the handshake's). */
 export const MAX_REQUEST_ID = 0xffff_ffff;
 
+/** The shortest value, in bytes of its UTF-8, that is redacted (PROTOCOL §8.4): a shorter one such as `1` or `5432` would mask every such digit run of a log. */
+export const MIN_REDACTED_LEN = 4;
+
 /** What stands for a secret in redacted text. */
 export const REDACTION_MARK = "***";
 

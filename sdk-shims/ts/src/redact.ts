@@ -10,7 +10,7 @@
  */
 
 import { forms } from "./encodings";
-import { REDACTION_MARK } from "./limits";
+import { MIN_REDACTED_LEN, REDACTION_MARK } from "./limits";
 
 const SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
 
@@ -22,7 +22,7 @@ export class Redactor {
   constructor(secrets: Iterable<readonly [string, string]>) {
     const owners = new Map<string, Set<string>>();
     for (const [name, value] of secrets) {
-      if (value === "") {
+      if (Buffer.byteLength(value, "utf8") < MIN_REDACTED_LEN) {
         continue;
       }
       for (const form of forms(value)) {

@@ -143,8 +143,19 @@ describe("the mock's redact", () => {
   });
 
   test("is leftmost-longest without overlaps", async () => {
-    const redacted = await mock().secrets.redact("k9k9 and sk-0123456789k9 x");
-    assert.deepEqual(redacted, new Redacted("****** and ****** x", ["LONG", "SHORT", "TWIN"]));
+    const redacted = await mock().secrets.redact("sk-0123456789sk-0123456789 and sk-0123456789k9 x");
+    assert.deepEqual(redacted, new Redacted("****** and ***k9 x", ["LONG"]));
+  });
+
+  test("never masks a value under four bytes", async () => {
+    assert.deepEqual(await mock().secrets.redact("k9k9 k9"), new Redacted("k9k9 k9", []));
+  });
+
+  test("masks what JavaScript itself prints", async () => {
+    const value = "p@ss w/\u00fc<&>'\"()*~!";
+    const ax = mock({ V: value });
+    const text = `${encodeURIComponent(value)} ${new URLSearchParams({ q: value }).toString()} ${JSON.stringify(value)}`;
+    assert.deepEqual(await ax.secrets.redact(text), new Redacted('*** q=*** "***"', ["V"]));
   });
 
   test("lets the longest of overlapping values win", async () => {
@@ -201,7 +212,7 @@ describe("the mock's construction and display", () => {
     const ax = mock();
     const all = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        i % 2 === 0 ? ax.secrets.get("SHORT") : ax.secrets.redact("k9").then((r) => r.text),
+        i % 2 === 0 ? ax.secrets.get("SHORT") : ax.secrets.redact("sk-0123456789").then((r) => r.text),
       ),
     );
     assert.deepEqual(new Set(all.map((a) => JSON.stringify(a))), new Set(['["k9",true]', '"***"']));

@@ -1,4 +1,4 @@
-//! The distinct forms of every non-empty value, back to back in one arena, with the secrets
+//! The distinct forms of every value long enough to be masked, back to back in one arena, with the secrets
 //! owning each.
 //!
 //! One `Vec<u8>` holds every pattern byte, so the copies of the values the matcher needs live
@@ -9,14 +9,15 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use ax_protocol::encodings::forms;
+use ax_protocol::encodings::{forms, is_redacted};
 use zeroize::Zeroize;
 
 use super::BuildError;
 use super::hash::{BuildMix, Poly};
 use crate::store::Store;
 
-/// Every distinct form of every non-empty value of a store.
+/// Every distinct form of every value of a store that is masked at all (non-empty and at least
+/// `MIN_REDACTED_LEN` bytes: PROTOCOL §8.4).
 ///
 /// Pattern `p` is `arena[spans[p].0..][..spans[p].1]`; its owners are `owners.of(p)`.
 pub(crate) struct Patterns {
@@ -33,7 +34,7 @@ pub(crate) struct Patterns {
 struct Collision;
 
 impl Patterns {
-    /// Every form of every non-empty value of `store`.
+    /// Every form of every masked value of `store`.
     pub(crate) fn of(store: &Store) -> Result<Self, BuildError> {
         // A collision among the forms has probability below 2^-30 even for a bundle at the
         // limits; a few fresh bases make failing here impossible in practice.
@@ -52,7 +53,7 @@ impl Patterns {
         let mut by_hash = HashMap::with_hasher(BuildMix::default());
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         for (position, secret) in store.iter().enumerate() {
-            if secret.value.is_empty() {
+            if !is_redacted(secret.value) {
                 continue;
             }
             let Ok(owner) = u32::try_from(position) else {

@@ -2,9 +2,12 @@ package axtest_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -166,10 +169,10 @@ func TestMockRedactsJSONEscapes(t *testing.T) {
 }
 
 func TestMockRedactsLeftmostLongestAndReportsEveryOwner(t *testing.T) {
-	m := newMock()
-	text, found, _ := m.Redact("k9k9k9k9 k9 xk9k9")
-	// LONG (k9k9k9) wins at 0, then k9 (SHORT and TWIN share it) at 6.
-	if text != "****** *** x******" {
+	m := axtest.NewMock(map[string]string{"LONG": "abcdabcd", "SHORT": "abcd", "TWIN": "abcd"})
+	text, found, _ := m.Redact("abcdabcdabcd abcd xabcdabcd")
+	// LONG wins at 0, then abcd (SHORT and TWIN share it) at 8.
+	if text != "****** *** x***" {
 		t.Fatalf("text %q", text)
 	}
 	if !reflect.DeepEqual(found, []string{"LONG", "SHORT", "TWIN"}) {
@@ -177,9 +180,26 @@ func TestMockRedactsLeftmostLongestAndReportsEveryOwner(t *testing.T) {
 	}
 }
 
+func TestMockNeverMasksValuesUnderFourBytes(t *testing.T) {
+	text, found, _ := newMock().Redact("k9 k9")
+	if text != "k9 k9" || len(found) != 0 {
+		t.Fatalf("Redact = %q, %q", text, found)
+	}
+}
+
+func TestMockRedactsWhatGoItselfPrints(t *testing.T) {
+	value := "p@ss w/\u00fc<&>'\"\x01"
+	m := axtest.NewMock(map[string]string{"V": value})
+	j, _ := json.Marshal(value)
+	text := string(j) + " " + strconv.Quote(value) + " " + url.QueryEscape(value) + " " + url.PathEscape(value)
+	if got, found, _ := m.Redact(text); got != `"***" "***" *** ***` || !reflect.DeepEqual(found, []string{"V"}) {
+		t.Fatalf("Redact(%q) = %q, %q", text, got, found)
+	}
+}
+
 func TestMockReportsFoundNamesSortedBytewise(t *testing.T) {
-	m := axtest.NewMock(map[string]string{"b": "bee", "Z": "zed", "A_": "ay"})
-	_, found, _ := m.Redact("bee zed ay")
+	m := axtest.NewMock(map[string]string{"b": "beee", "Z": "zeddd", "A_": "ayyy"})
+	_, found, _ := m.Redact("beee zeddd ayyy")
 	if !reflect.DeepEqual(found, []string{"A_", "Z", "b"}) {
 		t.Fatalf("found %q", found)
 	}
@@ -233,7 +253,7 @@ func TestMockIsSafeForConcurrentUse(t *testing.T) {
 				if v, _ := m.Get("SHORT"); v != "k9" {
 					t.Error(v)
 				}
-				if text, _, _ := m.Redact("k9"); text != "***" {
+				if text, _, _ := m.Redact("k9k9k9"); text != "***" {
 					t.Error(text)
 				}
 			}

@@ -9,6 +9,8 @@ package redact
 import (
 	"sort"
 	"strings"
+
+	"github.com/ax-secrets/ax-secrets/sdk-shims/go/internal/wire"
 )
 
 // Redactor is the matcher for one fixed map of names to values. It is safe for concurrent
@@ -24,7 +26,7 @@ type Redactor struct {
 func New(secrets map[string]string) *Redactor {
 	owners := map[string][]string{}
 	for name, value := range secrets {
-		if value == "" {
+		if len(value) < wire.MinRedactedLen {
 			continue
 		}
 		for _, form := range Forms(value) {

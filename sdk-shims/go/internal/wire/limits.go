@@ -16,6 +16,8 @@ const (
 	MaxNameLen = 128
 	// MaxValueLen is the longest secret value, in bytes.
 	MaxValueLen = 1 << 20
+	// MinRedactedLen is the shortest value, in bytes of its UTF-8, that is redacted (PROTOCOL §8.4): a shorter one such as `1` or `5432` would mask every such digit run of a log.
+	MinRedactedLen = 4
 	// RedactionMark stands for a secret in redacted text.
 	RedactionMark = "***"
 	// SocketEnv holds the sidecar's socket path.

@@ -29,8 +29,9 @@ final class Redactor {
     Redactor(Map<String, String> secrets) {
         Map<String, SortedSet<String>> owning = new HashMap<>();
         for (Map.Entry<String, String> secret : secrets.entrySet()) {
-            if (secret.getValue().isEmpty()) {
-                continue; // an empty value is never matched
+            if (secret.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                    < Limits.MIN_REDACTED_LEN) {
+                continue; // an empty or too short value is never matched
             }
             for (String form : Encodings.forms(secret.getValue())) {
                 owning.computeIfAbsent(form, f -> new TreeSet<>()).add(secret.getKey());

@@ -20,6 +20,9 @@ public final class Limits {
     /** Longest secret name, in bytes (names are ASCII, so also in characters). */
     public static final int MAX_NAME_LEN = 128;
 
+    /** The shortest value, in bytes of its UTF-8, that is redacted (PROTOCOL §8.4): a shorter one such as `1` or `5432` would mask every such digit run of a log. */
+    public static final int MIN_REDACTED_LEN = 4;
+
     /** What stands for a secret in redacted text. */
     public static final String REDACTION_MARK = "***";
 
