@@ -183,7 +183,7 @@ fn python_quote(bytes: &[u8]) -> u8 {
 
 /// The value between the quotes of Python's `repr()` of a `str`: `\\`, `\n` `\r` `\t`, the
 /// delimiting quote as `\'` or `\"`, other C0 controls, DEL and the C1 controls as `\xNN`
-/// (lower hex), other [unprintable] characters as `\uNNNN`; everything else kept.
+/// (lower hex), other unprintable characters (see `unprintable`) as `\uNNNN`; everything else kept.
 pub fn python_repr_str(value: &str) -> String {
     use std::fmt::Write;
     let quote = char::from(python_quote(value.as_bytes()));
@@ -237,7 +237,7 @@ pub fn python_repr_bytes(bytes: &[u8]) -> String {
 }
 
 /// The value between the quotes of Go's `strconv.Quote` (and `%q`): `\"` `\\`,
-/// `\a \b \f \n \r \t \v`, other C0 controls and DEL as `\xNN`, [unprintable] characters
+/// `\a \b \f \n \r \t \v`, other C0 controls and DEL as `\xNN`, unprintable characters
 /// as `\uNNNN` (lower hex); everything else kept (`'` included).
 pub fn go_quoted(value: &str) -> String {
     use std::fmt::Write;

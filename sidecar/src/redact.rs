@@ -47,7 +47,7 @@ const UNMASKED_LISTED: usize = 32;
 pub struct Unmasked<'s> {
     /// How many such secrets there are.
     pub count: usize,
-    /// The first [`UNMASKED_LISTED`] of their names, in store order.
+    /// The first `UNMASKED_LISTED` of their names, in store order.
     pub names: Vec<&'s str>,
 }
 

@@ -20,7 +20,7 @@
 //!   shutdown begins (every further request is answered `ShuttingDown`), and what is left is
 //!   still shipped (the control plane stores it and answers 410 again).
 //! - With nothing to ship, an empty batch goes out every
-//!   [`AUDIT_HEARTBEAT`](crate::limits::AUDIT_HEARTBEAT), so a sidecar that serves no reads
+//!   [`AUDIT_HEARTBEAT`], so a sidecar that serves no reads
 //!   still learns of the end.
 //! - At shutdown what is left is shipped within `--audit-flush-timeout`, retries included;
 //!   what cannot be is lost.
