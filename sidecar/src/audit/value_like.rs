@@ -4,71 +4,76 @@
 //! audit trail record that value. Names are at most 128 bytes of `[A-Za-z0-9_]`, and only a
 //! string of that shape is ever recorded as a missing name, so only values and forms (PROTOCOL
 //! §8.4) that are themselves valid names can leak this way. At start-up the forms of every
-//! value of at most 128 bytes are computed once; those that are valid names are kept as keyed
+//! value of at most 128 bytes that can be names (the value and its base64 spellings:
+//! `encodings::name_shaped_forms`) are computed once; those that are valid names are kept as keyed
 //! hashes, never as strings, so no copy of a value lives outside the locked arena. A missing
 //! name whose hash is known is confirmed against the arena (a hash alone could collide and hide
 //! a real typo) and then recorded as a placeholder.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 
-use ax_protocol::encodings::forms;
+use ax_protocol::encodings::name_shaped_forms;
 use ax_protocol::limits::MAX_NAME_LEN;
 use ax_protocol::name::is_valid_name;
 
 use crate::store::Store;
 
-/// Keyed hashes of the values' forms that are valid names, each with the store positions of the
-/// values it came from.
+/// Keyed hashes of the values' forms that are valid names, each with the store position of the
+/// value it came from, sorted by hash: one allocation, whatever the number of secrets.
 #[derive(Debug)]
 pub struct ValueNames {
     /// Random keys, so a peer cannot aim collisions at the table.
     keys: RandomState,
-    by_hash: HashMap<u64, Vec<usize>>,
+    entries: Vec<(u64, u32)>,
 }
 
 impl ValueNames {
-    /// The table for `store`: a few microseconds per short value, nothing for longer ones.
+    /// The table for `store`: three short encodings per value of at most 128 bytes, nothing for
+    /// longer ones.
     pub fn build(store: &Store) -> Self {
         let keys = RandomState::new();
-        let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut entries = Vec::new();
         for (index, secret) in store.iter().enumerate() {
+            // Every form is at least as long as the value: a longer one has no name-shaped form.
+            let Ok(index) = u32::try_from(index) else {
+                break;
+            };
             if secret.value.len() > MAX_NAME_LEN {
-                // Every form is at least as long as the value: none can be a name.
                 continue;
             }
-            for form in forms(secret.value) {
+            for form in name_shaped_forms(secret.value) {
                 if is_valid_name(&form) {
-                    let positions = by_hash.entry(keys.hash_one(form.as_bytes())).or_default();
-                    if !positions.contains(&index) {
-                        positions.push(index);
-                    }
+                    entries.push((keys.hash_one(form.as_bytes()), index));
                 }
             }
         }
-        Self { keys, by_hash }
+        entries.sort_unstable();
+        entries.dedup();
+        Self { keys, entries }
     }
 
     /// Whether `name` is a value of `store`, or a form of one.
     pub fn contains(&self, store: &Store, name: &str) -> bool {
-        let Some(positions) = self.by_hash.get(&self.keys.hash_one(name.as_bytes())) else {
-            return false;
-        };
-        positions.iter().any(|&index| {
-            store
-                .at(index)
-                .is_some_and(|s| forms(s.value).iter().any(|form| form == name))
-        })
+        let hash = self.keys.hash_one(name.as_bytes());
+        let first = self.entries.partition_point(|&(h, _)| h < hash);
+        self.entries[first..]
+            .iter()
+            .take_while(|&&(h, _)| h == hash)
+            .any(|&(_, index)| {
+                store
+                    .at(index as usize)
+                    .is_some_and(|s| name_shaped_forms(s.value).iter().any(|form| form == name))
+            })
     }
 
-    /// How many distinct hashes are kept.
+    /// How many distinct (hash, value) entries are kept.
     pub fn len(&self) -> usize {
-        self.by_hash.len()
+        self.entries.len()
     }
 
     /// Whether no value can be mistaken for a name.
     pub fn is_empty(&self) -> bool {
-        self.by_hash.is_empty()
+        self.entries.is_empty()
     }
 }
 
