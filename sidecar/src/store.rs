@@ -4,13 +4,15 @@
 //! every name and value from locked memory. The store keeps only offsets into that memory (no
 //! heap copy of any value, no allocation per secret), sorted by name for binary search and for
 //! a `List` in a stable order. Overrides replace tenant values; the replaced tenant values are
-//! wiped before the arena becomes read-only.
+//! wiped before the arena becomes read-only, and only keyed hashes of their name-shaped forms
+//! are kept, so that the audit trail can still refuse to record one as a name.
 
 use std::ops::Range;
 
 use ax_protocol::bundle::{Bundle, BundleError, BundleSecret};
 
 use crate::arena::{ArenaError, LockedArena};
+use crate::audit::value_like::ShadowedForms;
 
 /// Where a string lies in the arena.
 #[derive(Clone, Copy, Debug)]
@@ -70,6 +72,7 @@ pub struct Store {
     entries: Vec<Entry>,
     info: ExecutionInfo,
     overrides: usize,
+    shadowed: ShadowedForms,
 }
 
 impl std::fmt::Debug for Store {
@@ -149,10 +152,15 @@ impl Store {
             });
             (entries, shadowed, info, overrides)
         };
+        let mut shadowed_forms = ShadowedForms::default();
         let region = arena.as_mut_slice();
         for span in shadowed {
+            if let Ok(value) = std::str::from_utf8(&region[span.range()]) {
+                shadowed_forms.add(value);
+            }
             zeroize::Zeroize::zeroize(&mut region[span.range()]);
         }
+        shadowed_forms.seal();
         arena.seal_read_only().map_err(StoreError::Arena)?;
         entries.shrink_to_fit();
         Ok(Self {
@@ -160,7 +168,13 @@ impl Store {
             entries,
             info,
             overrides,
+            shadowed: shadowed_forms,
         })
+    }
+
+    /// The name-shaped forms of the tenant values that overrides replaced (wiped since).
+    pub fn shadowed_forms(&self) -> &ShadowedForms {
+        &self.shadowed
     }
 
     /// The execution the secrets belong to.

@@ -24,12 +24,14 @@ use support::{Client, Fixture, Sidecar, bundle};
 const NAME_LIKE_VALUE: &str = "whk_live_5555";
 /// An override's value that is a valid name too.
 const NAME_LIKE_OVERRIDE: &str = "ovr_key_7777";
+/// The tenant value that override replaces: wiped at start-up, still a value.
+const SHADOWED_TENANT_VALUE: &str = "tenant_key_1";
 
 fn fixture() -> Fixture {
     Fixture::with_bundle(&bundle(
         &[
             ("HOOK", NAME_LIKE_VALUE),
-            ("API_KEY", "tenant-key-1"),
+            ("API_KEY", SHADOWED_TENANT_VALUE),
             ("DB_URL", "postgres://u:p@h/db"),
         ],
         &[("API_KEY", NAME_LIKE_OVERRIDE)],
@@ -80,6 +82,7 @@ fn a_get_or_render_of_a_value_that_fits_the_name_rule_is_recorded_as_a_placehold
     assert_eq!(get(&mut client, NAME_LIKE_VALUE), None);
     assert_eq!(get(&mut client, &base64_form), None);
     assert_eq!(get(&mut client, NAME_LIKE_OVERRIDE), None);
+    assert_eq!(get(&mut client, SHADOWED_TENANT_VALUE), None);
     // A real typo stays readable: it is no value.
     assert_eq!(get(&mut client, "HOOKK"), None);
     let template = format!("{{{{secrets.{NAME_LIKE_VALUE}}}}} {{{{secrets.HOOK}}}}");
@@ -92,13 +95,19 @@ fn a_get_or_render_of_a_value_that_fits_the_name_rule_is_recorded_as_a_placehold
     let (status, _, stderr) = sidecar.stop();
     assert!(status.success(), "{stderr}");
     let text = std::fs::read_to_string(fixture.path("audit.jsonl")).unwrap();
-    for value in [NAME_LIKE_VALUE, &base64_form, NAME_LIKE_OVERRIDE] {
+    for value in [
+        NAME_LIKE_VALUE,
+        &base64_form,
+        NAME_LIKE_OVERRIDE,
+        SHADOWED_TENANT_VALUE,
+    ] {
         assert!(!text.contains(value), "the trail holds {value:?}:\n{text}");
     }
     let names: Vec<Value> = fixture.audit().iter().map(|e| e["names"].clone()).collect();
     assert_eq!(
         names,
         [
+            json!(["<value>"]),
             json!(["<value>"]),
             json!(["<value>"]),
             json!(["<value>"]),

@@ -9,6 +9,11 @@
 //! hashes, never as strings, so no copy of a value lives outside the locked arena. A missing
 //! name whose hash is known is confirmed against the arena (a hash alone could collide and hide
 //! a real typo) and then recorded as a placeholder.
+//!
+//! A tenant value that an override replaced is wiped from the arena at start-up, yet it is still
+//! a value the node must not be able to write into the audit trail. Its name-shaped forms are
+//! kept as [`ShadowedForms`]: two independent keyed hashes each, with nothing left to confirm
+//! against, so a real name is mistaken for one only by a 128-bit collision under random keys.
 
 use std::hash::{BuildHasher, RandomState};
 
@@ -52,8 +57,12 @@ impl ValueNames {
         Self { keys, entries }
     }
 
-    /// Whether `name` is a value of `store`, or a form of one.
+    /// Whether `name` is a value of `store`, or a form of one, or of a value an override
+    /// replaced.
     pub fn contains(&self, store: &Store, name: &str) -> bool {
+        if store.shadowed_forms().contains(name) {
+            return true;
+        }
         let hash = self.keys.hash_one(name.as_bytes());
         let first = self.entries.partition_point(|&(h, _)| h < hash);
         self.entries[first..]
@@ -77,6 +86,47 @@ impl ValueNames {
     }
 }
 
+/// The name-shaped forms of the values wiped at start-up (tenant values replaced by an
+/// override), as pairs of keyed hashes: the values themselves are gone.
+#[derive(Debug, Default)]
+pub struct ShadowedForms {
+    keys: (RandomState, RandomState),
+    hashes: Vec<(u64, u64)>,
+}
+
+impl ShadowedForms {
+    /// Remembers the name-shaped forms of `value`, which is about to be wiped.
+    pub fn add(&mut self, value: &str) {
+        if value.len() > MAX_NAME_LEN {
+            return;
+        }
+        for form in name_shaped_forms(value) {
+            if is_valid_name(&form) {
+                self.hashes.push(self.hash(&form));
+            }
+        }
+    }
+
+    /// Sorts the table for lookups; call once every value was added.
+    pub fn seal(&mut self) {
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        self.hashes.shrink_to_fit();
+    }
+
+    /// Whether `name` is a form of a wiped value.
+    pub fn contains(&self, name: &str) -> bool {
+        !self.hashes.is_empty() && self.hashes.binary_search(&self.hash(name)).is_ok()
+    }
+
+    fn hash(&self, text: &str) -> (u64, u64) {
+        (
+            self.keys.0.hash_one(text.as_bytes()),
+            self.keys.1.hash_one(text.as_bytes()),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +146,21 @@ mod tests {
         assert!(!table.contains(&store, "whk_live_5556"));
         // A value that is no valid name, in none of its forms, is not kept at all.
         assert!(!table.contains(&store, "postgres"));
+    }
+
+    #[test]
+    fn a_tenant_value_an_override_replaced_is_still_recognised_after_it_was_wiped() {
+        let store = store(
+            &[("HOOK", "whk_live_5555"), ("KEEP", "kept_value_1")],
+            &[("HOOK", "whk_override_6666")],
+        );
+        let table = ValueNames::build(&store);
+        assert!(table.contains(&store, "whk_live_5555"));
+        assert!(table.contains(&store, "d2hrX2xpdmVfNTU1NQ"));
+        assert!(table.contains(&store, "whk_override_6666"));
+        assert!(table.contains(&store, "kept_value_1"));
+        assert!(!table.contains(&store, "whk_live_5556"));
+        assert!(!table.contains(&store, "HOOK"));
     }
 
     #[test]
