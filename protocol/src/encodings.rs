@@ -5,8 +5,11 @@
 //! Each function appends one encoding of the value to a caller-owned buffer, so the caller
 //! decides where the copies live and wipes them.
 
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// The standard base64 alphabet (RFC 4648 §4).
+pub const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// The URL- and filename-safe base64 alphabet (RFC 4648 §5).
+pub const BASE64URL: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Every form of `value` the sidecar redacts, in the order of PROTOCOL §8.4, duplicates
 /// included (a plain ASCII word is its own JSON, repr and percent encoding).
@@ -45,15 +48,29 @@ pub fn forms(value: &str) -> [String; FORM_COUNT] {
 /// The forms of `value` that can be a valid name (PROTOCOL §8.1): the value itself and its
 /// unpadded base64 and base64url spellings (a padded one holds `=` unless it is the unpadded one).
 /// Every other form keeps each character outside `[A-Za-z0-9_]` or writes it with a `\\`, `%`
-/// or `+`, none of which a name holds, so it is a name only when it is the value itself. Far
-/// cheaper than [`forms`] for what only needs the name-shaped ones.
-pub fn name_shaped_forms(value: &str) -> [String; 3] {
-    let bytes = value.as_bytes();
-    [
-        value.to_owned(),
-        base64(bytes, BASE64, false),
-        base64(bytes, BASE64URL, false),
-    ]
+/// or `+`, none of which a name holds, so it is a name only when it is the value itself.
+///
+/// Calls `visit` with each of those forms that **is** a valid name, and with no other. Far
+/// cheaper than [`forms`]: the spellings are written into `scratch` (cleared first, and left
+/// holding the last one: wipe it when done), nothing is allocated once it has grown, and a
+/// value too long for its base64 to be a name is not encoded at all.
+pub fn visit_name_shaped_forms(value: &str, scratch: &mut String, mut visit: impl FnMut(&str)) {
+    use crate::limits::MAX_NAME_LEN;
+    use crate::name::is_valid_name;
+    if is_valid_name(value) {
+        visit(value);
+    }
+    // Unpadded base64 of n bytes takes ceil(4n/3) characters.
+    if value.len().saturating_mul(4).div_ceil(3) > MAX_NAME_LEN {
+        return;
+    }
+    for alphabet in [BASE64, BASE64URL] {
+        scratch.clear();
+        base64_into(scratch, value.as_bytes(), alphabet, false);
+        if is_valid_name(scratch) {
+            visit(scratch);
+        }
+    }
 }
 
 /// How many forms [`forms`] gives (before deduplication).
@@ -282,21 +299,60 @@ pub fn go_quoted(value: &str) -> String {
 /// RFC 4648 base64 with the given alphabet, padded or not.
 pub fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        let symbols = chunk.len() + 1;
-        for i in 0..4 {
-            if i < symbols {
-                out.push(char::from(alphabet[(n >> (18 - 6 * i) & 0x3f) as usize]));
-            } else if pad {
-                out.push('=');
-            }
+    base64_into(&mut out, bytes, alphabet, pad);
+    out
+}
+
+/// Appends the base64 of `bytes` to `out`: [`base64`] without an allocation of its own.
+pub fn base64_into(out: &mut String, bytes: &[u8], alphabet: &[u8; 64], pad: bool) {
+    let symbol = |n: u32, shift: u32| char::from(alphabet[(n >> shift & 0x3f) as usize]);
+    let mut chunks = bytes.chunks_exact(3);
+    for chunk in &mut chunks {
+        let n = u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8 | u32::from(chunk[2]);
+        for shift in [18, 12, 6, 0] {
+            out.push(symbol(n, shift));
         }
     }
-    out
+    let rest = chunks.remainder();
+    if rest.is_empty() {
+        return;
+    }
+    let n = rest
+        .iter()
+        .enumerate()
+        .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+    for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+        if i <= rest.len() {
+            out.push(symbol(n, shift));
+        } else if pad {
+            out.push('=');
+        }
+    }
+}
+
+/// Decodes the unpadded base64 `text`, written with `alphabet`, into `out` (cleared first).
+/// `false` when `text` is not the canonical unpadded spelling of any bytes: a character outside
+/// the alphabet, a length of 4k+1, or bits set after the last byte. So at most one byte string
+/// decodes from a text, and [`base64`] of it gives the text back.
+pub fn base64_decode_unpadded_into(out: &mut Vec<u8>, text: &[u8], alphabet: &[u8; 64]) -> bool {
+    out.clear();
+    if text.len() % 4 == 1 {
+        return false;
+    }
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in text {
+        let Some(sextet) = alphabet.iter().position(|&a| a == c) else {
+            return false;
+        };
+        acc = acc << 6 | sextet as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    acc == 0
 }
 
 /// The value as it appears between the quotes of a JSON string; with `ascii_only`, every
@@ -476,6 +532,35 @@ mod tests {
     }
 
     #[test]
+    fn unpadded_base64_decodes_back_to_its_bytes_and_nothing_else_decodes() {
+        let mut out = Vec::new();
+        for len in 0..40u8 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(151).wrapping_add(7))
+                .collect();
+            for alphabet in [BASE64, BASE64URL] {
+                let text = base64(&bytes, alphabet, false);
+                assert!(base64_decode_unpadded_into(
+                    &mut out,
+                    text.as_bytes(),
+                    alphabet
+                ));
+                assert_eq!(out, bytes);
+            }
+        }
+        // Not canonical (bits after the last byte), a 4k+1 length, padding, the other alphabet.
+        for bad in ["QR", "QUJ", "Q", "QUJDR", "QQ==", "-_8", "+/8"] {
+            let alphabet = if bad.contains('+') { BASE64URL } else { BASE64 };
+            assert!(
+                !base64_decode_unpadded_into(&mut out, bad.as_bytes(), alphabet),
+                "{bad:?}"
+            );
+        }
+        assert!(base64_decode_unpadded_into(&mut out, b"QQ", BASE64));
+        assert_eq!(out, b"A");
+    }
+
+    #[test]
     fn values_shorter_than_the_minimum_are_not_redacted() {
         assert!(!is_redacted(""));
         assert!(!is_redacted("1"));
@@ -486,7 +571,7 @@ mod tests {
     }
 
     #[test]
-    fn every_form_that_is_a_name_is_among_the_name_shaped_ones() {
+    fn the_name_shaped_forms_are_exactly_the_forms_that_are_names() {
         let values = [
             "whk_live_5555",
             "abc",
@@ -504,13 +589,27 @@ mod tests {
             "100%",
             "a~b.c-d",
         ];
-        for value in values {
-            let shaped = name_shaped_forms(value);
-            for form in forms(value) {
-                if crate::name::is_valid_name(&form) {
-                    assert!(shaped.contains(&form), "{value:?}: {form:?}");
-                }
+        // The longest value whose base64 is still a name (128 characters), and one byte more.
+        let (longest, too_long) = ("Ab".repeat(48), "Ab".repeat(48) + "c");
+        let mut scratch = String::new();
+        for value in values
+            .into_iter()
+            .chain([longest.as_str(), too_long.as_str()])
+        {
+            let mut shaped = Vec::new();
+            visit_name_shaped_forms(value, &mut scratch, |form| shaped.push(form.to_owned()));
+            for form in &shaped {
+                assert!(crate::name::is_valid_name(form), "{value:?}: {form:?}");
             }
+            let mut expected: Vec<String> = forms(value)
+                .into_iter()
+                .filter(|form| crate::name::is_valid_name(form))
+                .collect();
+            expected.sort();
+            expected.dedup();
+            shaped.sort();
+            shaped.dedup();
+            assert_eq!(shaped, expected, "{value:?}");
         }
     }
 }
