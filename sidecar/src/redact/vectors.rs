@@ -9,7 +9,10 @@ use super::Redactor;
 use crate::store::tests::store;
 
 fn vectors() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../protocol/vectors/redaction.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../protocol/vectors/redaction.json"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let file: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(file["schema"], "ax-protocol/redaction/v1");
