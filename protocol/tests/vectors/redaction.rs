@@ -100,11 +100,15 @@ fn redaction_case(
     }
 }
 
+/// 32 bytes: the sidecar matches forms longer than this by their first 32 bytes and a hash of
+/// the rest (PROTOCOL §8.4), so values sharing it take that path.
+const LONG_PREFIX: &str = "0123456789abcdef0123456789abcdef";
+
 /// A value with every character some encoder treats specially (as in `encodings`' tests).
 const HARD: &str = "p@ss w/\u{fc}<&>'\"\\\n\t\u{1}\u{7f}\u{85}+=*~!()$,;:`\u{2028}\u{1f30d}";
 
 fn form_cases() -> Vec<Case> {
-    let list: [(&str, &str, &[&'static str]); 30] = [
+    let list: [(&str, &str, &[&'static str]); 33] = [
         (
             "hunter2secret",
             "a plain word: its own JSON, repr and percent forms; only base64 differs",
@@ -229,6 +233,21 @@ fn form_cases() -> Vec<Case> {
             &["Unicode", "MinimumLength"],
         ),
         (
+            "\u{1f} ~\u{7f}\u{80}\u{9f}\u{a0}\u{a1}\u{ac}\u{ad}\u{ae}",
+            "the edges of the escaped ranges: U+001F U+0020, U+007E U+007F U+0080, U+009F U+00A0 U+00A1, U+00AC U+00AD U+00AE",
+            &["Control", "Unicode"],
+        ),
+        (
+            "\u{fffd}\u{ffff}\u{10000}\u{10ffff}",
+            "the edges of UTF-16: U+FFFF is one unit, U+10000 and U+10FFFF are surrogate pairs",
+            &["Unicode"],
+        ),
+        (
+            "a.b*c+d?(e|f)[g]{2}^$\\",
+            "regular-expression metacharacters, which a mock's matcher must take literally",
+            &["Regex"],
+        ),
+        (
             "abc",
             "three bytes: forms are given, but the value is never masked",
             &["TooShort"],
@@ -260,7 +279,43 @@ type Redaction<'a> = (
 fn redaction_cases() -> Vec<Case> {
     let word = [("DB_PASSWORD", "hunter2secret")];
     let pass = [("PASS", "p@ss w/ord")];
-    let list: [Redaction<'_>; 32] = [
+    let long = format!("{LONG_PREFIX}-tail");
+    let longer = format!("{LONG_PREFIX}-tail-and-more");
+    let long_pair = [("LONG", long.as_str()), ("LONGER", longer.as_str())];
+    let long_text = format!("a {longer} b {long} c {LONG_PREFIX}-tai d {LONG_PREFIX}");
+    let long_value = [("LONG", "0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ/+=")];
+    let long_forms = {
+        let all = forms(long_value[0].1);
+        format!(
+            "raw {} b64 {} pct {} form {}",
+            all[0], all[1], all[7], all[15]
+        )
+    };
+    let list: [Redaction<'_>; 36] = [
+        (
+            &[("K", "a.b*c+d?")],
+            "axbbbc+d a.b*c+d? a.b*c+d",
+            "metacharacters are literal: only the exact value is masked",
+            &["Regex"],
+        ),
+        (
+            &[("K", "s3cr3t-v4lue")],
+            "cost $& $1 \\1 \\g<0> s3cr3t-v4lue $0",
+            "replacement-string syntax in the text stays as it is",
+            &["Regex"],
+        ),
+        (
+            &long_pair,
+            &long_text,
+            "values over 32 bytes sharing their first 32: the longer wins where both start; a cut-short copy is kept",
+            &["Long", "Prefix", "LeftmostLongest"],
+        ),
+        (
+            &long_value,
+            &long_forms,
+            "a value over 32 bytes, raw, in base64, percent-encoded and form-encoded",
+            &["Long"],
+        ),
         (&word, "login hunter2secret ok", "the value itself", &[]),
         (
             &word,
