@@ -555,3 +555,20 @@ pub(crate) fn check(test: &Value, bytes: &[u8], what: &str) {
         assert_eq!(json!(found), value["found"], "{what}: found");
     }
 }
+
+#[test]
+fn protocol_section_8_4_names_the_forms_in_their_order() {
+    let spec =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/PROTOCOL.md")).unwrap();
+    let start = spec
+        .find("The forms are named, in the order of the list above:")
+        .expect("the sentence naming the forms");
+    let end = start + spec[start..].find("\n\n").unwrap();
+    let named: Vec<&str> = spec[start..end]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|word| !word.contains(['~', '*']))
+        .collect();
+    assert_eq!(named, FORM_NAMES);
+}
