@@ -29,6 +29,7 @@ from vectors import (
     FORMS_KEYS,
     MESSAGE_FILES,
     REDACTION_KEYS,
+    VECTORS,
     VectorFileError,
     cases,
     check_file,
@@ -196,6 +197,14 @@ def test_redaction_vector(data: Json, test: Json) -> None:
         assert Redactor(value["secrets"]).redact(value["text"]) == expected
         redacted = MockSecrets(value["secrets"]).redact(value["text"])
         assert (redacted.text, redacted.found) == expected
+
+
+# Every vector file a test of this module runs; a file on disk that is not here fails.
+COVERED = set(MESSAGE_FILES) | {"names.json", "templates.json", "bundles.json", "redaction.json"}
+
+
+def test_every_vector_file_is_covered() -> None:
+    assert {path.name for path in VECTORS.glob("*.json")} == COVERED
 
 
 def test_loader_refuses_an_unknown_key_at_file_level() -> None:
