@@ -518,11 +518,10 @@ pub(crate) fn cases() -> Vec<Case> {
 /// Checks one vector the way a shim does: the forms by name, each form alone redacted, and
 /// whole redactions.
 pub(crate) fn check(test: &Value, bytes: &[u8], what: &str) {
-    let keys = test["value"]
+    let is_forms = test["value"]
         .as_object()
-        .map(|m| m.contains_key("forms"))
-        .unwrap_or_default();
-    if keys {
+        .is_some_and(|m| m.contains_key("forms"));
+    if is_forms {
         let value = exact_keys(&test["value"], &FORMS_KEYS, what);
         let secret = value["secret"].as_str().unwrap();
         assert_eq!(bytes, secret.as_bytes(), "{what}: hex");
