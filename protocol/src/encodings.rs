@@ -76,6 +76,35 @@ pub fn visit_name_shaped_forms(value: &str, scratch: &mut String, mut visit: imp
 /// How many forms [`forms`] gives (before deduplication).
 pub const FORM_COUNT: usize = 23;
 
+/// The name of each form [`forms`] gives, in its order: the keys under which
+/// `protocol/vectors/redaction.json` lists a value's forms (PROTOCOL §10.2), so that every
+/// shim checks each of its forms by the same name, not by a position that could shift.
+pub const FORM_NAMES: [&str; FORM_COUNT] = [
+    "utf8",
+    "base64",
+    "base64_unpadded",
+    "base64url",
+    "base64url_unpadded",
+    "json",
+    "json_ascii",
+    "percent",
+    "json_html_safe",
+    "json_gson",
+    "json_dotnet",
+    "json_upper_controls",
+    "python_repr_str",
+    "python_repr_bytes",
+    "go_quoted",
+    "query_escape",
+    "form_urlencoded",
+    "python_quote",
+    "go_path_escape",
+    "uri_component",
+    "percent_lower",
+    "dotnet_http_utility",
+    "dotnet_web_utility",
+];
+
 /// Whether a value is masked at all: it is non-empty and at least
 /// [`MIN_REDACTED_LEN`](crate::limits::MIN_REDACTED_LEN) bytes long. Masking every `1` or
 /// `5432` of a log because `FLAG=1` and `PORT=5432` are secrets would corrupt the output and

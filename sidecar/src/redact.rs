@@ -18,6 +18,8 @@
 mod hash;
 mod matcher;
 mod patterns;
+#[cfg(test)]
+mod vectors;
 
 pub(crate) use matcher::{KEY, Matcher, Text, Use};
 

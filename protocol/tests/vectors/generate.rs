@@ -71,6 +71,7 @@ pub(crate) const MESSAGE_SCHEMA: &str = "ax-protocol/messages/v2";
 pub(crate) const NAME_SCHEMA: &str = "ax-protocol/names/v1";
 pub(crate) const TEMPLATE_SCHEMA: &str = "ax-protocol/templates/v1";
 pub(crate) const BUNDLE_SCHEMA: &str = "ax-protocol/bundles/v1";
+pub(crate) const REDACTION_SCHEMA: &str = "ax-protocol/redaction/v1";
 
 pub(crate) fn all_files() -> Vec<File> {
     vec![
@@ -129,6 +130,14 @@ pub(crate) fn all_files() -> Vec<File> {
             description: "Sealed bundles (PROTOCOL.md sections 11 and 12) made with fixed keys and fixed randomness: open hex with value.key (the X25519 private key for an envelope, the 32-byte key for a local file), value.control_plane_public_key, value.expected_execution_id and value.now (seconds since the epoch); valid cases give value.bundle, and sealing value.bundle with value.seal_randomness (the ephemeral X25519 private key, or the 12-byte nonce) and value.signing_seed (Ed25519, RFC 8032) reproduces hex. Invalid cases name the refusal.",
             direction: None,
             cases: crate::bundles::cases(),
+        },
+        File {
+            name: "redaction.json",
+            schema: REDACTION_SCHEMA,
+            area: "redaction",
+            description: "Redaction (PROTOCOL.md section 8.4). A forms case gives value.secret (hex is its UTF-8), whether it is long enough to be masked (value.masked), and each of its 23 forms by name (value.forms); a mock holding only that value redacts each form, as the whole text, to *** when masked and leaves it unchanged otherwise. A redaction case gives value.secrets (name to value), value.text (hex is its UTF-8), the redacted text and the names found (sorted, each once).",
+            direction: None,
+            cases: crate::redaction::cases(),
         },
     ]
 }

@@ -10,6 +10,7 @@
 mod bundles;
 mod generate;
 mod json;
+mod redaction;
 
 use std::path::PathBuf;
 
@@ -19,7 +20,9 @@ use ax_protocol::template::{Segment, render_into, segments};
 use ax_protocol::{WireError, limits};
 use serde_json::{Map, Value};
 
-use generate::{BUNDLE_SCHEMA, MESSAGE_SCHEMA, NAME_SCHEMA, TEMPLATE_SCHEMA, all_files};
+use generate::{
+    BUNDLE_SCHEMA, MESSAGE_SCHEMA, NAME_SCHEMA, REDACTION_SCHEMA, TEMPLATE_SCHEMA, all_files,
+};
 use json::{request_from_json, request_to_json, response_from_json, response_to_json};
 
 fn vectors_dir() -> PathBuf {
@@ -148,6 +151,7 @@ fn check_file(name: &str) -> usize {
             }
             TEMPLATE_SCHEMA => check_template(test, &bytes, &what),
             BUNDLE_SCHEMA => bundles::check(test, &bytes, valid, &what),
+            REDACTION_SCHEMA => redaction::check(test, &bytes, &what),
             other => panic!("{name}: unknown schema {other:?}"),
         }
     }

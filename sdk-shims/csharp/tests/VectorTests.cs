@@ -48,6 +48,7 @@ namespace Ax.Secrets.Testing
             RegisterFile(h, dir, "names.json", covered, NameVector);
             RegisterFile(h, dir, "templates.json", covered, TemplateVector);
             RegisterFile(h, dir, "bundles.json", covered, BundleVectorShape);
+            RegisterFile(h, dir, "redaction.json", covered, RedactionVectors.Run);
 
             h.Test("vectors: every file of protocol/vectors is covered", () =>
             {
@@ -131,7 +132,8 @@ namespace Ax.Secrets.Testing
                 case "ax-protocol/messages/v2": expected = MessageFileKeys; break;
                 case "ax-protocol/names/v1":
                 case "ax-protocol/templates/v1":
-                case "ax-protocol/bundles/v1": expected = FileKeys; break;
+                case "ax-protocol/bundles/v1":
+                case "ax-protocol/redaction/v1": expected = FileKeys; break;
                 default: throw new VectorFileException(file + ": unknown schema " + schema);
             }
             ExactKeys(data, expected, file);

@@ -21,7 +21,21 @@ from ax_secrets.wire import (
     frame,
     read_frame_from_stream,
 )
-from vectors import MESSAGE_FILES, VectorFileError, cases, check_file, from_json, to_json
+from ax_secrets.encodings import forms
+from ax_secrets.limits import MIN_REDACTED_LEN
+from ax_secrets.redact import Redactor
+from vectors import (
+    FORM_NAMES,
+    FORMS_KEYS,
+    MESSAGE_FILES,
+    REDACTION_KEYS,
+    VECTORS,
+    VectorFileError,
+    cases,
+    check_file,
+    from_json,
+    to_json,
+)
 
 Json = Dict[str, Any]
 MESSAGE_CASES = [case for name in MESSAGE_FILES for case in cases(name)]
@@ -156,6 +170,41 @@ def test_bundle_vector_shape(data: Json, test: Json) -> None:
     else:
         assert value["bundle"] is None and value["plaintext"] is None
         assert test["error"] in BUNDLE_ERRORS
+
+
+@pytest.mark.parametrize("data, test", cases("redaction.json"))
+def test_redaction_vector(data: Json, test: Json) -> None:
+    """The mock's forms by name and its redaction (``MockSecrets.redact`` and the ``Redactor``
+    behind it) give what the sidecar gives."""
+    value = test["value"]
+    if "forms" in value:
+        assert set(value) == FORMS_KEYS
+        secret = value["secret"]
+        assert bytes.fromhex(test["hex"]) == secret.encode("utf-8")
+        assert set(value["forms"]) == set(FORM_NAMES)
+        assert dict(zip(FORM_NAMES, forms(secret))) == value["forms"]
+        masked = len(secret.encode("utf-8")) >= MIN_REDACTED_LEN
+        assert masked is value["masked"]
+        mock = MockSecrets({"S": secret})
+        for name, form in value["forms"].items():
+            expected = ("***", ["S"]) if masked else (form, [])
+            redacted = mock.redact(form)
+            assert (redacted.text, redacted.found) == expected, name
+    else:
+        assert set(value) == REDACTION_KEYS
+        assert bytes.fromhex(test["hex"]) == value["text"].encode("utf-8")
+        expected = (value["redacted"], value["found"])
+        assert Redactor(value["secrets"]).redact(value["text"]) == expected
+        redacted = MockSecrets(value["secrets"]).redact(value["text"])
+        assert (redacted.text, redacted.found) == expected
+
+
+# Every vector file a test of this module runs; a file on disk that is not here fails.
+COVERED = set(MESSAGE_FILES) | {"names.json", "templates.json", "bundles.json", "redaction.json"}
+
+
+def test_every_vector_file_is_covered() -> None:
+    assert {path.name for path in VECTORS.glob("*.json")} == COVERED
 
 
 def test_loader_refuses_an_unknown_key_at_file_level() -> None:

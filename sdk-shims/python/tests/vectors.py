@@ -20,7 +20,19 @@ SCHEMAS = {
     "ax-protocol/names/v1": FILE_KEYS,
     "ax-protocol/templates/v1": FILE_KEYS,
     "ax-protocol/bundles/v1": FILE_KEYS,
+    "ax-protocol/redaction/v1": FILE_KEYS,
 }
+# The names of the forms of PROTOCOL §8.4, in the order ``ax_secrets.encodings.forms`` gives
+# them: the keys of a forms case in redaction.json (protocol/src/encodings.rs, FORM_NAMES).
+FORM_NAMES = [
+    "utf8", "base64", "base64_unpadded", "base64url", "base64url_unpadded", "json", "json_ascii",
+    "percent", "json_html_safe", "json_gson", "json_dotnet", "json_upper_controls",
+    "python_repr_str", "python_repr_bytes", "go_quoted", "query_escape", "form_urlencoded",
+    "python_quote", "go_path_escape", "uri_component", "percent_lower", "dotnet_http_utility",
+    "dotnet_web_utility",
+]
+FORMS_KEYS = {"secret", "masked", "forms"}
+REDACTION_KEYS = {"secrets", "text", "redacted", "found"}
 
 
 class VectorFileError(Exception):

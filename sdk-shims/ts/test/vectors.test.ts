@@ -1,6 +1,7 @@
 /** Every shared vector of protocol/vectors/, one named sub-test each (PROTOCOL §10.2). */
 
 import { strict as assert } from "node:assert";
+import { readdirSync } from "node:fs";
 import { describe, test } from "node:test";
 
 import { FrameDecoder } from "../src/decoder";
@@ -19,6 +20,7 @@ import {
 import type { Request, Response } from "../src/messages";
 import {
   MESSAGE_FILES,
+  VECTORS,
   VectorFileError,
   checkFile,
   fromJson,
@@ -254,7 +256,21 @@ describe("bundles.json", () => {
   }
 });
 
+/** Every vector file a test of this shim runs; a file on disk that is not here fails. */
+const COVERED = [
+  ...MESSAGE_FILES,
+  "names.json",
+  "templates.json",
+  "bundles.json",
+  "redaction.json",
+];
+
 describe("the vector loader", () => {
+  test("covers every vector file", () => {
+    const onDisk = readdirSync(VECTORS).filter((name) => name.endsWith(".json"));
+    assert.deepEqual(onDisk.sort(), [...COVERED].sort());
+  });
+
   const names = {
     schema: "ax-protocol/names/v1",
     area: "x",

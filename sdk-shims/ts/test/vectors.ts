@@ -24,6 +24,7 @@ const SCHEMAS: Readonly<Record<string, string[]>> = {
   "ax-protocol/names/v1": FILE_KEYS,
   "ax-protocol/templates/v1": FILE_KEYS,
   "ax-protocol/bundles/v1": FILE_KEYS,
+  "ax-protocol/redaction/v1": FILE_KEYS,
 };
 
 /** A JSON value, as parsed. */

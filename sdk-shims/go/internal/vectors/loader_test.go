@@ -18,6 +18,7 @@ var covered = map[string]string{
 	"names.json":           "TestNameVectors",
 	"templates.json":       "TestTemplateVectors",
 	"bundles.json":         "TestBundleVectors",
+	"redaction.json":       "TestRedactionVectors",
 }
 
 func TestEveryVectorFileIsCovered(t *testing.T) {

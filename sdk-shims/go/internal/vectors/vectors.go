@@ -61,6 +61,7 @@ var (
 		"ax-protocol/names/v1":     fileKeys,
 		"ax-protocol/templates/v1": fileKeys,
 		"ax-protocol/bundles/v1":   fileKeys,
+		"ax-protocol/redaction/v1": fileKeys,
 	}
 )
 

@@ -9,7 +9,8 @@
 //! - names through the client (an invalid name is not found without connecting; a valid one
 //!   makes it connect) and the mock (which accepts exactly the valid ones, saying why not);
 //! - templates through the mock's `render`, and their segments;
-//! - bundles for shape only: shims never open bundles, the sidecar does.
+//! - bundles for shape only: shims never open bundles, the sidecar does;
+//! - redaction through the mock: each value's forms by name, each form alone, whole texts.
 //!
 //! An unknown key in a file or a test fails. The runner is this file's own (`harness = false`)
 //! so that each vector is its own line (`test requests.json#12 ... ok`) with the usual closing
@@ -27,6 +28,7 @@
 // for the reference implementation and this shim, so the two cannot drift apart.
 #[path = "../../../../protocol/tests/vectors/json.rs"]
 mod json;
+mod redaction;
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -51,9 +53,10 @@ const MESSAGES: &str = "ax-protocol/messages/v2";
 const NAMES: &str = "ax-protocol/names/v1";
 const TEMPLATES: &str = "ax-protocol/templates/v1";
 const BUNDLES: &str = "ax-protocol/bundles/v1";
+const REDACTION: &str = "ax-protocol/redaction/v1";
 
 /// Every vector file and its schema; a file on disk that is not here fails the run.
-const FILES: [(&str, &str); 7] = [
+const FILES: [(&str, &str); 8] = [
     ("requests.json", MESSAGES),
     ("requests-large.json", MESSAGES),
     ("responses.json", MESSAGES),
@@ -61,6 +64,7 @@ const FILES: [(&str, &str); 7] = [
     ("names.json", NAMES),
     ("templates.json", TEMPLATES),
     ("bundles.json", BUNDLES),
+    ("redaction.json", REDACTION),
 ];
 const FILE_KEYS: [&str; 5] = ["schema", "area", "description", "numberOfTests", "tests"];
 const MESSAGE_FILE_KEYS: [&str; 7] = [
@@ -463,6 +467,7 @@ fn file_cases(name: &'static str, schema: &'static str, cases: &mut Vec<(String,
                     (NAMES, _) => name_case(test, valid),
                     (TEMPLATES, _) => template_case(test),
                     (BUNDLES, _) => bundle_case(test, valid),
+                    (REDACTION, _) => redaction::case(test),
                     (_, direction) => panic!("unknown direction {direction:?}"),
                 }
             }),

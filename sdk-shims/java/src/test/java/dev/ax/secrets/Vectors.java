@@ -42,7 +42,8 @@ final class Vectors {
             "ax-protocol/messages/v2", MESSAGE_FILE_KEYS,
             "ax-protocol/names/v1", FILE_KEYS,
             "ax-protocol/templates/v1", FILE_KEYS,
-            "ax-protocol/bundles/v1", FILE_KEYS);
+            "ax-protocol/bundles/v1", FILE_KEYS,
+            "ax-protocol/redaction/v1", FILE_KEYS);
 
     /** A vector file that breaks the format of PROTOCOL.md §10.2. */
     static final class VectorFileError extends RuntimeException {

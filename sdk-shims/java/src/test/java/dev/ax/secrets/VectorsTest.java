@@ -48,7 +48,7 @@ class VectorsTest {
     @TestFactory
     Stream<DynamicNode> everyVectorOfEveryFile() {
         List<String> files = Vectors.files();
-        assertTrue(files.size() >= 7, "vector files found: " + files);
+        assertTrue(files.size() >= 8, "vector files found: " + files);
         return files.stream().map(name -> {
             Map<String, Object> file = Vectors.load(name);
             Runner runner = switch ((String) file.get("schema")) {
@@ -56,6 +56,7 @@ class VectorsTest {
                 case "ax-protocol/names/v1" -> VectorsTest::nameVector;
                 case "ax-protocol/templates/v1" -> VectorsTest::templateVector;
                 case "ax-protocol/bundles/v1" -> VectorsTest::bundleShape;
+                case "ax-protocol/redaction/v1" -> RedactionVectors::run;
                 default -> throw new VectorFileError(name + ": no runner for its schema");
             };
             return container(name, file, runner);
