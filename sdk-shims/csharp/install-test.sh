@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the shim the way its README says for Mono, as far as this machine can: no .NET SDK
-# exists here (Debian has none, and the registries this project reaches serve none), and Mono's
+# exists here (Debian packages none; Microsoft's own feeds are out of reach), and Mono's
 # xbuild 6.8 refuses an SDK-style project ("The default XML namespace of the project must be
 # the MSBuild XML namespace"), so the net8.0 build of src/Ax.Secrets.csproj is NOT verified.
 # What is verified:
