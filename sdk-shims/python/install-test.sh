@@ -65,14 +65,16 @@ python3 -m venv "$work/build-venv"
 wheels=("$work"/dist/ax_secrets-*.whl)
 [[ ${#wheels[@]} -eq 1 && -f "${wheels[0]}" ]] || fail "expected one wheel in dist/, got: ${wheels[*]}"
 
-python3 -m venv "$work/wheel-venv"
-"$work/wheel-venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-index \
-    "${wheels[0]}"
+# The two venvs that use it get no pip of their own (faster); the build venv's pip installs into
+# each (`pip --python`).
+pip_into() { "$work/build-venv/bin/python" -m pip --python "$1/bin/python" install --quiet --disable-pip-version-check "${@:2}"; }
+python3 -m venv --without-pip "$work/wheel-venv"
+pip_into "$work/wheel-venv" --no-index "${wheels[0]}"
 (cd "$work" && "$work/wheel-venv/bin/python" consumer.py) || fail "the wheel's consumer"
 
 # 2. `pip install <path>`, as a user would type it (pip's own isolated build).
-python3 -m venv "$work/path-venv"
-"$work/path-venv/bin/python" -m pip install --quiet --disable-pip-version-check "$shim"
+python3 -m venv --without-pip "$work/path-venv"
+pip_into "$work/path-venv" "$shim"
 (cd "$work" && "$work/path-venv/bin/python" consumer.py) || fail "pip install <path>'s consumer"
 
 after="$(tree_state)"

@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 
 fresh_checkout() {
     mkdir -p "$1"
-    git ls-files -z . | (cd "$1" && xargs -0 -I{} sh -c 'mkdir -p "$(dirname "$1")" && cp "$0/$1" "$1"' "$OLDPWD" {})
+    git ls-files -z . | tar --null -T - -cf - | tar -xf - -C "$1"
     [[ ! -e "$1/dist" && ! -e "$1/node_modules" ]] || fail "the fresh checkout has dist/ or node_modules/"
 }
 
