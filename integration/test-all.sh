@@ -45,7 +45,10 @@ cargo build -q -p ax-sidecar --locked
 export AX_SIDECAR_BIN="$PWD/target/debug/ax-sidecar"
 "$AX_SIDECAR_BIN" --version
 
-# The Rust shim's tests ran with the workspace above; every other shim runs its own suite.
+# The Rust shim's tests ran with the workspace above; its install test (a fresh cargo project
+# depending on it by path) runs here. Every other shim runs its own suite, install test included.
+step "shim: rust, installed into a fresh project (sdk-shims/rust/install-test.sh)"
+sdk-shims/rust/install-test.sh
 for shim in python go ts java csharp; do
   step "shim: $shim (sdk-shims/$shim/test.sh)"
   "sdk-shims/$shim/test.sh"

@@ -4,6 +4,7 @@
 # scenarios against the mock, and live tests against a real ax-sidecar ($AX_SIDECAR_BIN, or
 # built with cargo from this repository by the tests). Needs only Go (1.22+) and, for the live
 # tests, cargo; the shim has no dependencies. The race detector is used when cgo works.
+# First, install-test.sh builds a fresh module that uses the shim by the README's recipe.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,6 +16,7 @@ if [[ -n "$unformatted" ]]; then
 fi
 
 go vet ./...
+./install-test.sh
 
 race=()
 if [[ "$(go env CGO_ENABLED)" == "1" ]] && command -v "$(go env CC)" >/dev/null 2>&1; then

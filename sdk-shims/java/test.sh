@@ -4,7 +4,8 @@
 # fake sidecar, and live tests against a real ax-sidecar ($AX_SIDECAR_BIN, or built with
 # `cargo build -q -p ax-sidecar` at the workspace root by the tests).
 # Needs a JDK 17+ and Maven; on a Debian machine without them, installs both. The shim itself
-# has no run-time dependencies; JUnit 5 (test scope) comes from Maven Central.
+# has no run-time dependencies; JUnit 5 (test scope) comes from Maven Central. install-test.sh
+# first installs it as a user would (mvn install, a Maven consumer, javac -cp with the jar).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,6 +19,8 @@ if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
         exit 1
     fi
 fi
+
+./install-test.sh
 
 # Not -q: under -q Maven hides Surefire's closing `Tests run: N, Failures: 0, ...` summary.
 mvn -B -ntp test "$@"
