@@ -44,7 +44,10 @@ fn committed_vectors_match_the_generator() {
         let path = vectors_dir().join(file.name);
         let fresh = render_file(&file.to_json());
         if regenerate {
-            std::fs::write(&path, &fresh).unwrap();
+            // Whole or not at all: the other tests read these files meanwhile.
+            let partial = path.with_extension("json.partial");
+            std::fs::write(&partial, &fresh).unwrap();
+            std::fs::rename(&partial, &path).unwrap();
             continue;
         }
         let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
