@@ -2,9 +2,10 @@
 """The cross-language conformance suite: every shim, every scenario, one expected result.
 
 Starts a real ax-sidecar on the conformance bundle (secrets.json, sealed at run time with a fresh
-key) with a client token, then runs each shim's conformance program (DRIVER.md) through every
-scenario of scenarios.json: live against the sidecar, then against the shim's mock loaded with
-the same effective values. Prints one line per shim, mode and scenario, the differences where a
+key) with a client token (and a second one that allows only another uid), then runs each shim's
+conformance program (DRIVER.md) through every scenario of scenarios.json: live against the
+sidecar, or against the scripted fake sidecar of fake_sidecar.py for the races, then against the
+shim's mock loaded with the same effective values. Prints one line per shim, mode and scenario, the differences where a
 scenario fails, and a closing `conformance: N passed, M failed` line; exits 1 on any failure.
 
     python3 integration/conformance/run.py                  # every shim in shims.json
