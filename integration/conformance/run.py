@@ -294,8 +294,8 @@ def scenario_env(env: str, sidecars: dict[str, Sidecar], work: Path) -> dict[str
     if env == "fake":
         return base | {"AX_SECRETS_SOCKET": str(work / "run" / "fake.sock")}
     if env == "long_path":
-        short = str(work / "run" / "")
-        long = short + "x" * (MAX_SOCKET_PATH + 1 - len(short.encode())) + ".sock"
+        short = str(work / "run") + "/"
+        long = short + "x" * max(0, MAX_SOCKET_PATH + 1 - len(short.encode()) - 5) + ".sock"
         return base | {"AX_SECRETS_SOCKET": long, "AX_SECRETS_TOKEN": sidecar.token}
     if env == "refused_uid":
         sidecar = sidecars["refusing"]
