@@ -275,8 +275,8 @@ def read_ready(fd: int) -> bytes:
 #: `fake`: the runner's scripted fake sidecar (fake_sidecar.py, the scenario's `fake` script);
 #: `refused_uid`: a real sidecar that allows only another uid; `long_path`: a socket path of
 #: more than 107 bytes. The last three exist only live.
-ENVIRONMENTS = {"good", "wrong_token", "no_token", "no_sidecar", "fake", "refused_uid", "long_path"}
 LIVE_ENVIRONMENTS = {"fake", "refused_uid", "long_path"}
+ENVIRONMENTS = {"good", "wrong_token", "no_token", "no_sidecar"} | LIVE_ENVIRONMENTS
 #: The longest socket path a `sockaddr_un` holds (108 bytes with the closing NUL).
 MAX_SOCKET_PATH = 107
 
@@ -319,7 +319,9 @@ def run_scenario(
     env = scenario_env(scenario["env"], sidecars, work)
     if mode == "mock":
         env["AX_CONFORMANCE_MOCK"] = str(mock_map)
-    fake = FakeSidecar(work / "run" / "fake.sock", scenario["fake"]) if "fake" in scenario else None
+    fake = None
+    if "fake" in scenario:
+        fake = FakeSidecar(work / "run" / "fake.sock", scenario["fake"])
     try:
         return run_steps(shim, scenario, env, sidecars["main"], fake)
     finally:

@@ -13,8 +13,9 @@ class SecretsUnavailableError(Exception):
     """The sidecar could not be asked: a transport failure, never "secret not found".
 
     Raised when ``AX_SECRETS_SOCKET`` is unset or too long, nothing listens at the path, the
-    sidecar refuses this process's uid or the client token, is busy or shutting down, the connection breaks while a request is in flight, or the sidecar answers
-    with something the shim cannot accept.
+    sidecar refuses this process's uid or the client token, is busy or shutting down, the
+    connection breaks while a request is in flight, or the sidecar answers with something the
+    shim cannot accept.
 
     Attributes:
         socket_path: The socket the shim tried to reach (``None`` when none was configured).
