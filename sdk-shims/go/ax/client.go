@@ -111,7 +111,7 @@ func (c *client) do(op string, want uint32, buildFrame build) (wire.ResponseBody
 	id := c.nextID
 	c.nextID++
 	if c.nextID == 0 {
-		c.nextID = 1 // id 0 is the handshake's
+		c.nextID = 1 // id 0 is never sent: it is the sidecar's connection-level id
 	}
 	frame, err := buildFrame(c.wbuf[:0], id)
 	if err != nil {

@@ -123,7 +123,7 @@ export class SidecarClient {
     return this.#path;
   }
 
-  /** A fresh request id: 1 to 2^32 - 1, then 1 again (0 is the handshake's). */
+  /** A fresh request id: 1 to 2^32 - 1, then 1 again (0 is the sidecar's connection-level id). */
   takeId(): number {
     const id = this.#nextId;
     this.#nextId = id < MAX_REQUEST_ID ? id + 1 : 1;
