@@ -2,13 +2,15 @@
 """The cross-language conformance suite: every shim, every scenario, one expected result.
 
 Starts a real ax-sidecar on the conformance bundle (secrets.json, sealed at run time with a fresh
-key) with a client token, then runs each shim's conformance program (DRIVER.md) through every
-scenario of scenarios.json: live against the sidecar, then against the shim's mock loaded with
-the same effective values. Prints one line per shim, mode and scenario, the differences where a
+key) with a client token (and a second one that allows only another uid), then runs each shim's
+conformance program (DRIVER.md) through every scenario of scenarios.json: live against the
+sidecar, or against the scripted fake sidecar of fake_sidecar.py for the races, then against the
+shim's mock loaded with the same effective values. Prints one line per shim, mode and scenario, the differences where a
 scenario fails, and a closing `conformance: N passed, M failed` line; exits 1 on any failure.
 
     python3 integration/conformance/run.py                  # every shim in shims.json
     python3 integration/conformance/run.py --shim python    # one shim (repeatable)
+    python3 integration/conformance/run.py --shim python,go,ts   # or several, comma-separated
     python3 integration/conformance/run.py --mode live      # live only, or mock only
 
 The sidecar binary is $AX_SIDECAR_BIN, or target/debug/ax-sidecar built by `cargo build`.
@@ -31,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fake_sidecar import FakeSidecar, SCRIPTS
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 # How long one answer, a sidecar start and a program's exit may take before the run gives up.
@@ -42,7 +46,8 @@ EXIT_TIMEOUT = 30.0
 def main() -> int:
     args = parse_args()
     shims = json.loads((HERE / "shims.json").read_text())
-    chosen = args.shim or list(shims)
+    chosen = [name for given in args.shim or [] for name in given.split(",") if name]
+    chosen = chosen or list(shims)
     unknown = [name for name in chosen if name not in shims]
     if unknown:
         print(f"unknown shim(s) {unknown}; shims.json has {list(shims)}", file=sys.stderr)
@@ -55,9 +60,12 @@ def main() -> int:
         work = Path(scratch)
         os.chmod(work, 0o700)
         sidecar = Sidecar.prepare(binary, work)
+        # The same bundle behind a socket only another uid may use, for `refused_uid`.
+        refusing = sidecar.variant("refusing", ["--allow-uid", str(other_uid())])
         mock_map = work / "mock.json"
         mock_map.write_text(json.dumps(effective_values(HERE / "secrets.json")))
         sidecar.start()
+        refusing.start()
         results = Results()
         try:
             for name in chosen:
@@ -69,9 +77,11 @@ def main() -> int:
                         if mode == "mock" and scenario["live_only"]:
                             continue
                         label = f"{name} {mode} {scenario['name']}"
-                        problems = run_scenario(shim, scenario, mode, sidecar, mock_map, work)
+                        sidecars = {"main": sidecar, "refusing": refusing}
+                        problems = run_scenario(shim, scenario, mode, sidecars, mock_map, work)
                         results.record(label, problems)
         finally:
+            refusing.stop()
             sidecar.stop()
     print(f"\nconformance: {results.passed} passed, {results.failed} failed")
     return 1 if results.failed else 0
@@ -79,7 +89,9 @@ def main() -> int:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shim", action="append", help="a shim of shims.json (repeatable)")
+    parser.add_argument(
+        "--shim", action="append", help="shims of shims.json, comma-separated (repeatable)"
+    )
     parser.add_argument("--mode", choices=["live", "mock", "both"], default="both")
     parser.add_argument(
         "--no-build", action="store_true", help="skip each shim's build step (already built)"
@@ -95,16 +107,27 @@ def load_scenarios(path: Path) -> list[dict[str, Any]]:
         raise SystemExit(f"scenarios.json: unknown schema {doc['schema']!r}")
     for scenario in doc["scenarios"]:
         where = f"scenario {scenario.get('name')!r}"
-        expect_keys(scenario, {"name", "description", "env", "live_only", "steps"}, where)
+        keys = {"name", "description", "env", "live_only", "steps"}
+        if scenario.get("env") == "fake":
+            keys.add("fake")
+        expect_keys(scenario, keys, where)
         if scenario["env"] not in ENVIRONMENTS:
             raise SystemExit(f"{where}: unknown env {scenario['env']!r}")
-        for step in scenario["steps"]:
-            if "runner" in step:
-                expect_keys(step, {"runner"}, where)
-                if step["runner"] not in ("restart_sidecar",):
-                    raise SystemExit(f"{where}: unknown runner action {step['runner']!r}")
-            else:
+        if scenario["env"] in LIVE_ENVIRONMENTS and not scenario["live_only"]:
+            raise SystemExit(f"{where}: env {scenario['env']!r} needs live_only")
+        if "fake" in scenario and scenario["fake"] not in SCRIPTS:
+            raise SystemExit(f"{where}: unknown fake script {scenario['fake']!r}")
+        for number, step in enumerate(scenario["steps"], start=1):
+            if "runner" not in step:
                 expect_keys(step, {"request", "expect"}, where)
+            elif step["runner"] == "restart_sidecar":
+                expect_keys(step, {"runner"}, where)
+            elif step["runner"] == "expect_received":
+                expect_keys(step, {"runner", "connections", "requests"}, where)
+                if scenario["env"] != "fake" or number != len(scenario["steps"]):
+                    raise SystemExit(f"{where}: expect_received is the last step of a fake")
+            else:
+                raise SystemExit(f"{where}: unknown runner action {step['runner']!r}")
     return doc["scenarios"]
 
 
@@ -152,6 +175,8 @@ class Sidecar:
     token: str
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    name: str = "sidecar"
+    extra_args: list[str] = field(default_factory=list)
 
     @classmethod
     def prepare(cls, binary: Path, work: Path) -> Sidecar:
@@ -173,10 +198,16 @@ class Sidecar:
         (work / "run").mkdir(mode=0o700)
         return cls(binary=binary, work=work, socket=work / "run" / "sidecar.sock", token=token)
 
+    def variant(self, name: str, extra_args: list[str]) -> Sidecar:
+        """Another sidecar on the same bundle and token, on its own socket, with more flags."""
+        socket = self.work / "run" / f"{name}.sock"
+        return Sidecar(self.binary, self.work, socket, self.token, None, 0, name, extra_args)
+
     def start(self) -> None:
         read_end, write_end = os.pipe()
         self.starts += 1
-        log = open(self.work / f"sidecar-{self.starts}.log", "wb")
+        log_path = self.work / f"{self.name}-{self.starts}.log"
+        log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [
                 str(self.binary), "serve",
@@ -186,6 +217,7 @@ class Sidecar:
                 "--client-token-file", str(self.work / "token"),
                 "--audit-file", str(self.work / "audit.jsonl"),
                 "--ready-fd", str(write_end),
+                *self.extra_args,
             ],
             pass_fds=(write_end,),
             stdin=subprocess.DEVNULL,
@@ -199,7 +231,7 @@ class Sidecar:
         if ready != b"READY\n":
             self.process.kill()
             self.process.wait()
-            tail = (self.work / f"sidecar-{self.starts}.log").read_text(errors="replace")
+            tail = log_path.read_text(errors="replace")
             raise SystemExit(f"the sidecar did not become ready (read {ready!r}):\n{tail}")
 
     def stop(self) -> None:
@@ -240,15 +272,35 @@ def read_ready(fd: int) -> bytes:
 # ------------------------------------------------------------------------------------------
 # Scenarios.
 
-ENVIRONMENTS = {"good", "wrong_token", "no_token", "no_sidecar"}
+#: `fake`: the runner's scripted fake sidecar (fake_sidecar.py, the scenario's `fake` script);
+#: `refused_uid`: a real sidecar that allows only another uid; `long_path`: a socket path of
+#: more than 107 bytes. The last three exist only live.
+LIVE_ENVIRONMENTS = {"fake", "refused_uid", "long_path"}
+ENVIRONMENTS = {"good", "wrong_token", "no_token", "no_sidecar"} | LIVE_ENVIRONMENTS
+#: The longest socket path a `sockaddr_un` holds (108 bytes with the closing NUL).
+MAX_SOCKET_PATH = 107
 
 
-def scenario_env(env: str, sidecar: Sidecar, work: Path) -> dict[str, str]:
+def other_uid() -> int:
+    """A uid that is not ours, for the sidecar that refuses us."""
+    return 4242 if os.getuid() != 4242 else 4243
+
+
+def scenario_env(env: str, sidecars: dict[str, Sidecar], work: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AX_")}
+    sidecar = sidecars["main"]
     if env == "no_sidecar":
         return base | {"AX_SECRETS_SOCKET": str(work / "run" / "nobody-here.sock")}
+    if env == "fake":
+        return base | {"AX_SECRETS_SOCKET": str(work / "run" / "fake.sock")}
+    if env == "long_path":
+        short = str(work / "run") + "/"
+        long = short + "x" * max(0, MAX_SOCKET_PATH + 1 - len(short.encode()) - 5) + ".sock"
+        return base | {"AX_SECRETS_SOCKET": long, "AX_SECRETS_TOKEN": sidecar.token}
+    if env == "refused_uid":
+        sidecar = sidecars["refusing"]
     base["AX_SECRETS_SOCKET"] = str(sidecar.socket)
-    if env == "good":
+    if env in ("good", "refused_uid"):
         base["AX_SECRETS_TOKEN"] = sidecar.token
     elif env == "wrong_token":
         base["AX_SECRETS_TOKEN"] = "not-" + sidecar.token
@@ -259,20 +311,41 @@ def run_scenario(
     shim: dict[str, Any],
     scenario: dict[str, Any],
     mode: str,
-    sidecar: Sidecar,
+    sidecars: dict[str, Sidecar],
     mock_map: Path,
     work: Path,
 ) -> list[str]:
     """Runs one scenario through a fresh conformance program; returns what went wrong."""
-    env = scenario_env(scenario["env"], sidecar, work)
+    env = scenario_env(scenario["env"], sidecars, work)
     if mode == "mock":
         env["AX_CONFORMANCE_MOCK"] = str(mock_map)
+    fake = None
+    if "fake" in scenario:
+        fake = FakeSidecar(work / "run" / "fake.sock", scenario["fake"])
+    try:
+        return run_steps(shim, scenario, env, sidecars["main"], fake)
+    finally:
+        if fake is not None:
+            fake.close()
+
+
+def run_steps(
+    shim: dict[str, Any],
+    scenario: dict[str, Any],
+    env: dict[str, str],
+    sidecar: Sidecar,
+    fake: FakeSidecar | None,
+) -> list[str]:
     program = Program(shim, env)
     problems: list[str] = []
+    received: dict[str, Any] | None = None
     try:
         for number, step in enumerate(scenario["steps"], start=1):
-            if "runner" in step:
+            if step.get("runner") == "restart_sidecar":
                 sidecar.restart()
+                continue
+            if step.get("runner") == "expect_received":
+                received = step  # checked once the program has exited (the last step)
                 continue
             answer = program.ask(step["request"])
             if answer != step["expect"]:
@@ -284,6 +357,23 @@ def run_scenario(
     except ProgramFailed as failure:
         problems.append(str(failure))
     problems.extend(program.finish())
+    if fake is not None:
+        problems.extend(check_received(fake, received))
+    return problems
+
+
+def check_received(fake: FakeSidecar, step: dict[str, Any] | None) -> list[str]:
+    """Compares what the fake received with the scenario's `expect_received` step.
+
+    Run once the program has exited, so every connection is closed and the counts are final.
+    """
+    problems = list(fake.failures)
+    connections, requests = fake.counts(EXIT_TIMEOUT)
+    if step is not None and (connections, requests) != (step["connections"], step["requests"]):
+        problems.append(
+            f"the fake expected {step['connections']} connection(s) and {step['requests']} "
+            f"request(s) besides Hello; it got {connections} and {requests}"
+        )
     return problems
 
 

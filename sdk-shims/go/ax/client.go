@@ -14,15 +14,20 @@ import (
 
 // The rules of PROTOCOL.md §7, as the client applies them:
 //
-//   - A connection found closed before a request is written (the write fails with EPIPE or
-//     ECONNRESET before any byte went out) is replaced, once, by a fresh connection and
-//     handshake, and the request is sent there.
-//   - ShuttingDown and Busy mean the request was not served: retried once on a fresh
-//     connection.
-//   - A connection that breaks after a request was written is dropped and the request is not
-//     resent: the caller gets an *UnavailableError, and the next call connects afresh.
+//   - The Hello goes with id 1 (wire.HelloID): an Unauthorized with id 0 came before the
+//     sidecar read it (this process's uid may not connect), one under id 1 is the token's.
+//   - When a write fails because the peer closed (EPIPE, ECONNRESET), one frame is still read:
+//     a connection-level Error (id 0) waiting there (Busy, Unauthorized, ShuttingDown) is what
+//     is reported, not the broken pipe.
+//   - Resend once. Every request is idempotent (§7.1). A request on a reused connection (one
+//     that already carried an answered request) that fails before any byte of its answer
+//     arrived (the peer had closed: the write fails, or the read meets the end of the stream,
+//     or an id-0 ShuttingDown is waiting) is sent once more on a fresh connection. Never on a
+//     fresh connection, never twice, never once its answer has begun, never after a timeout.
+//   - ShuttingDown under the request's id means "not served": sent once more too. Busy and
+//     Unauthorized are never retried.
 //   - A response whose id is not the request's drops the connection (the stream is out of
-//     step). An Error with id 0 is the sidecar's answer to a request it could not read.
+//     step).
 
 // Client speaks protocol v2 to one sidecar. It is safe for concurrent use; it connects on its
 // first request. Make one with [New] or use the process-wide one of [Secrets].
@@ -86,11 +91,14 @@ func (c Client) GoString() string { return c.String() }
 // Format prints String for every verb (%v, %+v, %#v, %s, %d...).
 func (c Client) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, c.String()) }
 
-// notServed: the sidecar answered ShuttingDown or Busy; the request may go to a fresh
-// connection.
-type notServed struct{ code ErrorCode }
+// resend: the request was not served and may go once more on a fresh connection; code is
+// ShuttingDown, or CodeNone when the connection was found closed.
+type resend struct {
+	code   ErrorCode
+	reason string
+}
 
-func (e *notServed) Error() string { return "ax-secrets: not served (" + e.code.String() + ")" }
+func (e *resend) Error() string { return "ax-secrets: not served (" + e.reason + ")" }
 
 // build writes the request frame for id into dst; it runs before any connection is made, so
 // an argument error it returns leaves nothing sent.
@@ -103,34 +111,28 @@ func (c *client) do(op string, want uint32, buildFrame build) (wire.ResponseBody
 	id := c.nextID
 	c.nextID++
 	if c.nextID == 0 {
-		c.nextID = 1 // id 0 is the handshake's
+		c.nextID = 1 // id 0 is never sent: it is the sidecar's connection-level id
 	}
 	frame, err := buildFrame(c.wbuf[:0], id)
 	if err != nil {
 		return nil, err
 	}
 	defer c.release(frame)
-	for attempt := 1; ; attempt++ {
-		body, err := c.once(op, want, frame, id)
-		if err == nil {
-			return body, nil
-		}
-		var ns *notServed
-		switch {
-		case errors.Is(err, errNotSent):
-			c.drop()
-			if attempt > 1 {
-				return nil, c.fail(op, msgBrokenTwice, CodeNone, nil)
-			}
-		case errors.As(err, &ns):
-			c.drop()
-			if attempt > 1 {
-				return nil, c.fail(op, msgNotServedTwice(ns.code), ns.code, nil)
-			}
-		default:
-			return nil, err
-		}
+	body, err := c.once(op, want, frame, id, false)
+	var again *resend
+	if !errors.As(err, &again) {
+		return body, err
 	}
+	c.drop()
+	body, err = c.once(op, want, frame, id, true)
+	if !errors.As(err, &again) {
+		return body, err
+	}
+	c.drop()
+	if again.code != CodeNone {
+		return nil, c.fail(op, msgNotServedTwice(again.code), again.code, nil)
+	}
+	return nil, c.fail(op, msgClosedResent(op, again.reason), CodeNone, nil)
 }
 
 // release keeps the write buffer for the next call, wiping what a text request left in it
@@ -146,7 +148,7 @@ func (c *client) release(frame []byte) {
 	}
 }
 
-func (c *client) once(op string, want uint32, frame []byte, id uint32) (wire.ResponseBody, error) {
+func (c *client) once(op string, want uint32, frame []byte, id uint32, resending bool) (wire.ResponseBody, error) {
 	if c.conn != nil && c.conn.r.Buffered() > 0 {
 		c.drop() // unsolicited bytes: the stream is out of step
 	}
@@ -157,31 +159,39 @@ func (c *client) once(op string, want uint32, frame []byte, id uint32) (wire.Res
 	} else {
 		c.deadline()
 	}
-	if err := c.conn.send(frame); err != nil {
-		if errors.Is(err, errNotSent) {
-			return nil, err
-		}
-		// A sidecar that refuses a request before reading all of it (TooLarge under a smaller
-		// configured limit) answers and closes: report its answer when it came.
-		resp, rerr := c.conn.receive()
-		if e, ok := resp.Body.(wire.ErrorResponse); ok && rerr == nil && (resp.ID == id || resp.ID == 0) {
-			c.drop()
-			code := codeOf(e.Code)
-			return nil, c.fail(op, msgErrorAnswer(op, code), code, nil)
-		}
-		return nil, c.broken(op, op, err)
+	k := c.conn
+	reused := k.answered
+	err := k.send(frame)
+	var resp wire.Response
+	if err == nil {
+		resp, err = c.receive(op, id)
 	}
-	resp, err := c.receive(op, op, id)
 	if err != nil {
-		return nil, err
+		if !isClosed(err) {
+			return nil, c.broken(op, op, err)
+		}
+		waiting := k.waitingError()
+		c.drop()
+		switch {
+		case waiting != nil:
+			return nil, c.connectionError(op, waiting.Code, reused)
+		case reused:
+			return nil, &resend{reason: describe(err)}
+		case resending:
+			return nil, c.fail(op, msgClosedResent(op, describe(err)), CodeNone, err)
+		}
+		return nil, c.fail(op, msgClosedMidRequest(op, describe(err)), CodeNone, err)
 	}
 	if e, ok := resp.Body.(wire.ErrorResponse); ok {
 		code := codeOf(e.Code)
-		switch e.Code {
-		case wire.ShuttingDown, wire.Busy:
-			return nil, &notServed{code}
-		case wire.Internal, wire.TooLarge:
-			// The sidecar keeps the connection open after these (PROTOCOL.md §6.6).
+		switch {
+		case resp.ID == 0:
+			c.drop()
+			return nil, c.connectionError(op, e.Code, reused)
+		case e.Code == wire.ShuttingDown:
+			return nil, &resend{code: code, reason: code.String()}
+		case e.Code == wire.Internal || e.Code == wire.TooLarge:
+			k.answered = true // the sidecar keeps the connection open (PROTOCOL.md §6.6)
 		default:
 			c.drop()
 		}
@@ -191,19 +201,38 @@ func (c *client) once(op string, want uint32, frame []byte, id uint32) (wire.Res
 		c.drop()
 		return nil, c.fail(op, msgUnexpectedAnswer(op, wire.ResponseName(resp.Body.ResponseTag())), CodeNone, nil)
 	}
+	k.answered = true
 	return resp.Body, nil
 }
 
-// receive reads the answer to request what (id) of a call op.
-func (c *client) receive(op, what string, id uint32) (wire.Response, error) {
+// connectionError is the error for a connection-level Error (id 0) met by a request op; a
+// *resend for a ShuttingDown on a reused connection.
+func (c *client) connectionError(op string, wc wire.ErrorCode, reused bool) error {
+	code := codeOf(wc)
+	switch wc {
+	case wire.ShuttingDown:
+		if reused {
+			return &resend{code: code, reason: code.String()}
+		}
+	case wire.Unauthorized:
+		return c.fail(op, msgUIDRefused(os.Getuid()), code, nil)
+	case wire.Busy:
+		return c.fail(op, msgBusy, code, nil)
+	}
+	return c.fail(op, msgErrorAnswer(op, code), code, nil)
+}
+
+// receive reads the answer to request id, or a connection-level Error (id 0). A
+// *closedError is returned as it is, for the caller's resend rule.
+func (c *client) receive(op string, id uint32) (wire.Response, error) {
 	resp, err := c.conn.receive()
 	if err != nil {
-		c.drop()
 		var kind wire.Kind
 		if errors.As(err, &kind) {
+			c.drop()
 			return resp, c.fail(op, msgMalformed(kind.String()), CodeNone, nil)
 		}
-		return resp, c.broken(op, what, err)
+		return resp, err
 	}
 	if resp.ID != id {
 		if _, isError := resp.Body.(wire.ErrorResponse); !isError || resp.ID != 0 {
@@ -216,6 +245,10 @@ func (c *client) receive(op, what string, id uint32) (wire.Response, error) {
 
 // broken is the error for a connection that failed once request what was (partly) written.
 func (c *client) broken(op, what string, err error) error {
+	var u *UnavailableError
+	if errors.As(err, &u) {
+		return err // already told (a malformed answer, an id mismatch)
+	}
 	c.drop()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return c.fail(op, msgTimedOut(what, c.opts.Timeout), CodeNone, err)
@@ -251,29 +284,37 @@ func (c *client) connect(op string) error {
 	if c.path == "" {
 		return &UnavailableError{Op: op, message: noSocketConfigured(wire.SocketEnv)}
 	}
+	if len(c.path) > wire.MaxSocketPath {
+		return &UnavailableError{SocketPath: c.path, Op: op, message: socketPathTooLong(c.path, len(c.path))}
+	}
 	k, err := dial(c.path, c.opts.Timeout)
 	if err != nil {
 		return c.fail(op, msgCannotConnect(describe(err)), CodeNone, err)
 	}
 	c.conn = k
 	c.deadline()
-	hello := wire.Request{ID: 0, Body: wire.HelloRequest{
+	hello := wire.Request{ID: wire.HelloID, Body: wire.HelloRequest{
 		Version: wire.ProtocolVersion, Client: wire.ClientName, Token: c.token,
 	}}
 	frame := wire.AppendRequestFrame(nil, hello)
-	sendErr := k.send(frame)
+	err = k.send(frame)
 	clear(frame) // it holds the token
-	// A sidecar that refuses a connection (Busy, a uid it does not allow) may answer and close
-	// before the Hello is written: its answer is read even when the write failed.
-	resp, err := c.receive(op, "Hello", 0)
+	var resp wire.Response
+	if err == nil {
+		resp, err = c.receive(op, wire.HelloID)
+	}
 	if err != nil {
-		if errors.Is(sendErr, errNotSent) {
-			return c.fail(op, msgClosedMidRequest("Hello", "closed"), CodeNone, nil)
+		if !isClosed(err) {
+			return c.broken(op, "Hello", err)
 		}
-		if sendErr != nil {
-			return c.broken(op, "Hello", sendErr)
+		// A sidecar that refuses a connection (Busy, a uid it does not allow) may write its
+		// id-0 Error and close before the Hello is even written: it is read anyway.
+		waiting := k.waitingError()
+		c.drop()
+		if waiting != nil {
+			return c.handshakeError(op, waiting.Code, 0)
 		}
-		return err
+		return c.fail(op, msgClosedMidRequest("Hello", describe(err)), CodeNone, err)
 	}
 	switch b := resp.Body.(type) {
 	case wire.HelloResponse:
@@ -284,17 +325,27 @@ func (c *client) connect(op string) error {
 		return nil
 	case wire.ErrorResponse:
 		c.drop()
-		code := codeOf(b.Code)
-		switch b.Code {
-		case wire.ShuttingDown, wire.Busy:
-			return &notServed{code}
-		case wire.Unauthorized:
-			return c.fail(op, msgTokenRefused, code, nil)
-		}
-		return c.fail(op, msgHandshakeRefused(code), code, nil)
+		return c.handshakeError(op, b.Code, resp.ID)
 	}
 	c.drop()
 	return c.fail(op, msgUnexpectedAnswer("Hello", wire.ResponseName(resp.Body.ResponseTag())), CodeNone, nil)
+}
+
+// handshakeError is the error for an Error answering the Hello (id 0: about the connection).
+func (c *client) handshakeError(op string, wc wire.ErrorCode, id uint32) error {
+	code := codeOf(wc)
+	switch wc {
+	case wire.ShuttingDown:
+		return &resend{code: code, reason: code.String()} // nothing was sent: safe to connect again
+	case wire.Unauthorized:
+		if id == 0 {
+			return c.fail(op, msgUIDRefused(os.Getuid()), code, nil)
+		}
+		return c.fail(op, msgTokenRefused, code, nil)
+	case wire.Busy:
+		return c.fail(op, msgBusy, code, nil)
+	}
+	return c.fail(op, msgHandshakeRefused(code), code, nil)
 }
 
 func (c *client) deadline() {

@@ -19,11 +19,13 @@ import (
 // peer is one accepted connection, seen from the fake sidecar.
 type peer struct {
 	t  *testing.T
+	f  *fake
 	nc net.Conn
 	r  *bufio.Reader
 }
 
-// read returns the next request, or ok false at end of stream.
+// read returns the next request, or ok false at end of stream. The fake records every
+// request but the Hello.
 func (p *peer) read() (wire.Request, bool) {
 	var header [4]byte
 	if _, err := io.ReadFull(p.r, header[:]); err != nil {
@@ -37,6 +39,9 @@ func (p *peer) read() (wire.Request, bool) {
 	if err != nil {
 		p.t.Errorf("the fake received a malformed request: %v", err)
 		return wire.Request{}, false
+	}
+	if _, isHello := req.Body.(wire.HelloRequest); !isHello {
+		p.f.record(req)
 	}
 	return req, true
 }
@@ -59,7 +64,7 @@ func (p *peer) handshake() wire.HelloRequest {
 		return wire.HelloRequest{}
 	}
 	hello, isHello := req.Body.(wire.HelloRequest)
-	if !isHello || req.ID != 0 {
+	if !isHello || req.ID != wire.HelloID {
 		p.t.Errorf("the first request is %#v", req)
 	}
 	p.answer(req.ID, wire.HelloResponse{Version: wire.ProtocolVersion, Sidecar: "fake/0", ExecutionID: "exec-fake"})
@@ -113,7 +118,7 @@ func newFake(t *testing.T, script func(i int, p *peer)) *fake {
 			f.wg.Add(1)
 			go func() {
 				defer f.wg.Done()
-				script(i, &peer{t: t, nc: nc, r: bufio.NewReader(nc)})
+				script(i, &peer{t: t, f: f, nc: nc, r: bufio.NewReader(nc)})
 				nc.Close()
 				f.done <- i
 			}()

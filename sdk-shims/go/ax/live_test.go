@@ -232,7 +232,7 @@ func TestLiveAWrongTokenIsATypedErrorNamingTheSocket(t *testing.T) {
 	c := ax.New(ax.Options{Socket: s.Socket, Token: "not-" + s.Token})
 	_, _, err := c.Lookup("OPENAI_API_KEY")
 	u := wantUnavailable(t, err, s.Socket)
-	want := "ax-secrets: the sidecar at " + s.Socket + " refused this client (Unauthorized: a missing or wrong AX_SECRETS_TOKEN, or a uid it does not allow)"
+	want := "ax-secrets: the sidecar at " + s.Socket + " refused the client token (a missing or wrong AX_SECRETS_TOKEN)"
 	if u.Error() != want {
 		t.Errorf("message %q\nwant    %q", u.Error(), want)
 	}

@@ -18,10 +18,18 @@ func noSocketConfigured(env string) string {
 
 func at(path, what string) string { return prefix + "the sidecar at " + path + " " + what }
 
+func socketPathTooLong(path string, size int) string {
+	return fmt.Sprintf("%ssocket path %s is %d bytes; a Unix socket path holds at most %d", prefix, path, size, wire.MaxSocketPath)
+}
+
 const (
-	msgTokenRefused = "refused this client (Unauthorized: a missing or wrong AX_SECRETS_TOKEN, or a uid it does not allow)"
-	msgBrokenTwice  = "closed the connection twice in a row before a request could be sent"
+	msgTokenRefused = "refused the client token (a missing or wrong " + wire.TokenEnv + ")"
+	msgBusy         = "is at its connection cap (error Busy); try again after a pause"
 )
+
+func msgUIDRefused(uid int) string {
+	return fmt.Sprintf("refused this process's uid %d (not allowed to connect)", uid)
+}
 
 func msgCannotConnect(reason string) string { return "cannot be reached (" + reason + ")" }
 
@@ -39,6 +47,10 @@ func msgNotServedTwice(code ErrorCode) string {
 
 func msgClosedMidRequest(op, reason string) string {
 	return fmt.Sprintf("closed the connection before answering %s (%s); it was not resent", op, reason)
+}
+
+func msgClosedResent(op, reason string) string {
+	return fmt.Sprintf("closed the connection before answering %s (%s), also when resent", op, reason)
 }
 
 func msgIDMismatch(sent, received uint32) string {

@@ -3,14 +3,19 @@
 One connection per client, reused for every call and guarded by a lock, so one request is in
 flight at a time. The rules of PROTOCOL §7:
 
-* A connection found closed *before* a request is written (the write fails with
-  EPIPE/ECONNRESET before any byte went out: on a Unix socket a closed peer is known at once,
-  so no probe is spent on the hot path) is replaced, once, with a fresh connection and
-  handshake. So is one holding bytes no request asked for (out of step).
-* ``ShuttingDown`` and ``Busy`` mean the request was not served: retried once on a fresh
-  connection.
-* A connection that breaks after a request was written is dropped and the request is **not**
-  resent: the caller gets :class:`SecretsUnavailableError`, and the next call connects afresh.
+* The ``Hello`` goes with id 1 (:data:`~ax_secrets.limits.HELLO_ID`): an ``Unauthorized`` with
+  id 0 came before the sidecar read it (this process's uid is not allowed), one under id 1 is
+  the token's.
+* When a write fails because the peer closed (EPIPE/ECONNRESET), one frame is still read: an
+  ``Error`` with id 0 waiting there (``Busy``, ``Unauthorized``, ``ShuttingDown``) is what is
+  reported, not the broken pipe.
+* **Resend once.** Every request is idempotent (§7.1). When a request on a *reused* connection
+  (one that already carried an answered request) fails before any byte of its answer arrived
+  (the peer had closed: the write fails, or the read meets the end of the stream, or an id-0
+  ``ShuttingDown`` is waiting), it is sent once more on a fresh connection. Never on a fresh
+  connection, never twice, never once its answer has begun, never after a timeout.
+* ``ShuttingDown`` under the request's id means "not served": sent once more too. ``Busy`` and
+  ``Unauthorized`` are never retried.
 * A response whose id is not the request's drops the connection (the stream is out of step).
 """
 
@@ -21,21 +26,29 @@ import threading
 from typing import Callable, Optional
 
 from . import errors
-from .connection import Broken, Connection, NotSent
+from .connection import Broken, Closed, Connection
 from .errors import SecretsUnavailableError, WireError
-from .limits import CLIENT_NAME, PROTOCOL_VERSION, SOCKET_ENV, TOKEN_ENV
+from .limits import (
+    CLIENT_NAME,
+    HELLO_ID,
+    MAX_SOCKET_PATH,
+    PROTOCOL_VERSION,
+    SOCKET_ENV,
+    TOKEN_ENV,
+)
 from .messages import ErrorResponse, HelloRequest, HelloResponse, Request, Response
 from .wire import decode_response, encode_request, frame
 
-#: Codes that mean "not served, try again on a fresh connection".
-_NOT_SERVED = frozenset(("ShuttingDown", "Busy"))
 #: Codes after which the sidecar keeps the connection open (PROTOCOL §6.6).
 _KEEPS_OPEN = frozenset(("Internal", "TooLarge"))
 
 
-class _NotServed(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
+class _Resend(Exception):
+    """The request was not served and may go once more on a fresh connection."""
+
+    def __init__(self, reason: str, code: Optional[str] = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
         self.code = code
 
 
@@ -85,24 +98,25 @@ class SidecarClient:
         argument error it raises leaves nothing sent.
         """
         with self._lock:
-            retried = False
-            while True:
-                try:
-                    return self._call_once(kind, build, expected)
-                except NotSent:
-                    self._drop()
-                    if retried:
-                        raise self._error(errors.BROKEN_TWICE) from None
-                except _NotServed as e:
-                    self._drop()
-                    if retried:
-                        message = errors.NOT_SERVED_TWICE.format(code=e.code)
-                        raise self._error(message, e.code) from None
-                retried = True
+            try:
+                return self._call_once(kind, build, expected)
+            except _Resend:
+                self._drop()
+            try:
+                return self._call_once(kind, build, expected, resending=True)
+            except _Resend as again:
+                self._drop()
+                if again.code is not None:
+                    message = errors.NOT_SERVED_TWICE.format(code=again.code)
+                else:
+                    message = errors.CLOSED_RESENT.format(kind=kind, reason=again.reason)
+                raise self._error(message, again.code) from None
 
     # --------------------------------------------------------------------------------------
 
-    def _call_once(self, kind: str, build: Callable[[int], bytes], expected: type) -> Response:
+    def _call_once(
+        self, kind: str, build: Callable[[int], bytes], expected: type, resending: bool = False
+    ) -> Response:
         request_id = self._take_id()
         data = build(request_id)
         conn = self._conn
@@ -111,13 +125,31 @@ class SidecarClient:
             conn = None
         if conn is None:
             conn = self._connect()
-        self._send(conn, data, kind)
-        response = self._receive(conn, kind, request_id)
+        reused = conn.answered
+        try:
+            conn.send(data)
+            response = self._receive(conn, kind, request_id)
+        except Closed as closed:
+            waiting = self._waiting_error(conn)
+            self._drop()
+            if waiting is not None:
+                raise self._connection_error(waiting, kind, reused) from None
+            if reused:
+                raise _Resend(str(closed)) from None
+            told = errors.CLOSED_RESENT if resending else errors.CLOSED_MID_REQUEST
+            raise self._error(told.format(kind=kind, reason=closed)) from None
+        except Broken as broken:
+            raise self._broken(kind, broken) from None
         body = response.body
         if isinstance(body, ErrorResponse):
-            if body.code in _NOT_SERVED:
-                raise _NotServed(body.code)
-            if body.code not in _KEEPS_OPEN:
+            if response.id == 0:
+                self._drop()
+                raise self._connection_error(body, kind, reused)
+            if body.code == "ShuttingDown":
+                raise _Resend(body.code, body.code)
+            if body.code in _KEEPS_OPEN:
+                conn.answered = True
+            else:
                 self._drop()
             message = errors.ERROR_ANSWER.format(kind=kind, code=body.code)
             raise self._error(message, body.code)
@@ -125,7 +157,30 @@ class SidecarClient:
             self._drop()
             answer = type(body).__name__
             raise self._error(errors.UNEXPECTED_ANSWER.format(kind=kind, answer=answer))
+        conn.answered = True
         return response
+
+    def _waiting_error(self, conn: Connection) -> Optional[ErrorResponse]:
+        """After the peer closed: the id-0 ``Error`` it left waiting, if it left one."""
+        try:
+            response = decode_response(conn.read_frame())
+        except (Broken, WireError):
+            return None
+        if response.id == 0 and isinstance(response.body, ErrorResponse):
+            return response.body
+        return None
+
+    def _connection_error(
+        self, body: ErrorResponse, kind: str, reused: bool
+    ) -> SecretsUnavailableError:
+        """The error for a connection-level (id 0) ``Error``; raises ``_Resend`` when due."""
+        if body.code == "ShuttingDown" and reused:
+            raise _Resend(body.code, body.code)
+        if body.code == "Unauthorized":
+            return self._error(errors.UID_REFUSED.format(uid=os.getuid()), body.code)
+        if body.code == "Busy":
+            return self._error(errors.BUSY, body.code)
+        return self._error(errors.ERROR_ANSWER.format(kind=kind, code=body.code), body.code)
 
     def _broken(self, kind: str, broken: Broken) -> SecretsUnavailableError:
         """The connection broke with a request under way: dropped, never resent."""
@@ -142,18 +197,10 @@ class SidecarClient:
         self._next_id = request_id + 1 if request_id < 0xFFFFFFFF else 1
         return request_id
 
-    def _send(self, conn: Connection, data: bytes, kind: str) -> None:
-        """Writes a request; raises ``NotSent`` (worth a second try) or the typed error."""
-        try:
-            conn.send(data)
-        except Broken as e:
-            raise self._broken(kind, e) from None
-
     def _receive(self, conn: Connection, kind: str, request_id: int) -> Response:
+        """The answer to ``request_id``, or an id-0 ``Error``; raises ``Broken`` as read."""
         try:
             response = decode_response(conn.read_frame())
-        except Broken as e:
-            raise self._broken(kind, e) from None
         except WireError as e:
             self._drop()
             raise self._error(errors.MALFORMED.format(reason=e.kind)) from None
@@ -178,6 +225,10 @@ class SidecarClient:
 
     def _connect(self) -> Connection:
         path = self._configure()
+        size = len(path.encode("utf-8", "surrogateescape"))
+        if size > MAX_SOCKET_PATH:
+            message = errors.socket_path_too_long(path, size, MAX_SOCKET_PATH)
+            raise SecretsUnavailableError(path, message)
         try:
             conn = Connection.connect(path, self._timeout)
         except OSError as e:
@@ -186,16 +237,20 @@ class SidecarClient:
         self._conn = conn
         hello = HelloRequest(PROTOCOL_VERSION, CLIENT_NAME, self._token)
         try:
-            conn.send(frame(encode_request(Request(0, hello))))
-        except NotSent:
+            conn.send(frame(encode_request(Request(HELLO_ID, hello))))
+            response = self._receive(conn, "Hello", HELLO_ID)
+        except Closed as closed:
+            # A sidecar that refuses the connection (Busy, a uid it does not allow) may write
+            # its id-0 Error and close before the Hello is even written: read it anyway.
+            waiting = self._waiting_error(conn)
             self._drop()
-            message = errors.CLOSED_MID_REQUEST.format(kind="Hello", reason="closed")
+            if waiting is not None:
+                raise self._handshake_error(waiting, 0) from None
+            message = errors.CLOSED_MID_REQUEST.format(kind="Hello", reason=closed)
             raise self._error(message) from None
-        except Broken as e:
-            self._drop()
-            message = errors.CLOSED_MID_REQUEST.format(kind="Hello", reason=str(e))
-            raise self._error(message) from None
-        body = self._receive(conn, "Hello", 0).body
+        except Broken as broken:
+            raise self._broken("Hello", broken) from None
+        body = response.body
         if isinstance(body, HelloResponse):
             if body.version != PROTOCOL_VERSION:
                 self._drop()
@@ -205,13 +260,21 @@ class SidecarClient:
             return conn
         self._drop()
         if isinstance(body, ErrorResponse):
-            if body.code in _NOT_SERVED:
-                raise _NotServed(body.code)
-            if body.code == "Unauthorized":
-                raise self._error(errors.TOKEN_REFUSED, body.code)
-            raise self._error(errors.HANDSHAKE_REFUSED.format(code=body.code), body.code)
+            raise self._handshake_error(body, response.id)
         answer = type(body).__name__
         raise self._error(errors.UNEXPECTED_ANSWER.format(kind="Hello", answer=answer))
+
+    def _handshake_error(self, body: ErrorResponse, response_id: int) -> Exception:
+        """The error for an ``Error`` answering the handshake (id 0: about the connection)."""
+        if body.code == "ShuttingDown":
+            return _Resend(body.code, body.code)  # nothing was sent: connecting again is safe
+        if body.code == "Unauthorized":
+            if response_id == 0:
+                return self._error(errors.UID_REFUSED.format(uid=os.getuid()), body.code)
+            return self._error(errors.TOKEN_REFUSED, body.code)
+        if body.code == "Busy":
+            return self._error(errors.BUSY, body.code)
+        return self._error(errors.HANDSHAKE_REFUSED.format(code=body.code), body.code)
 
     def _drop(self) -> None:
         if self._conn is not None:

@@ -12,9 +12,10 @@ from typing import Optional
 class SecretsUnavailableError(Exception):
     """The sidecar could not be asked: a transport failure, never "secret not found".
 
-    Raised when ``AX_SECRETS_SOCKET`` is unset, nothing listens at the path, the sidecar refuses
-    the client token, the connection breaks while a request is in flight, or the sidecar answers
-    with something the shim cannot accept.
+    Raised when ``AX_SECRETS_SOCKET`` is unset or too long, nothing listens at the path, the
+    sidecar refuses this process's uid or the client token, is busy or shutting down, the
+    connection breaks while a request is in flight, or the sidecar answers with something the
+    shim cannot accept.
 
     Attributes:
         socket_path: The socket the shim tried to reach (``None`` when none was configured).
@@ -73,13 +74,19 @@ def at(path: str, what: str) -> str:
     return f"{PREFIX}the sidecar at {path} {what}"
 
 
+def socket_path_too_long(path: str, size: int, limit: int) -> str:
+    return f"{PREFIX}socket path {path} is {size} bytes; a Unix socket path holds at most {limit}"
+
+
 CANNOT_CONNECT = "cannot be reached ({reason})"
 TOKEN_REFUSED = "refused the client token"
+UID_REFUSED = "refused this process's uid {uid} (not allowed to connect)"
+BUSY = "is at its connection cap (error Busy); try again after a pause"
 HANDSHAKE_REFUSED = "refused the handshake with error {code}"
 WRONG_VERSION = "speaks protocol version {version}, not {ours}"
 NOT_SERVED_TWICE = "did not serve the request, twice in a row (error {code})"
-BROKEN_TWICE = "closed the connection twice in a row before a request could be sent"
 CLOSED_MID_REQUEST = "closed the connection before answering {kind} ({reason}); it was not resent"
+CLOSED_RESENT = "closed the connection before answering {kind} ({reason}), also when resent"
 ID_MISMATCH = "answered request {sent} with id {received}; the connection was dropped"
 MALFORMED = "sent a malformed response ({reason}); the connection was dropped"
 UNEXPECTED_ANSWER = "answered {kind} with {answer}; the connection was dropped"

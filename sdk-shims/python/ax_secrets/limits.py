@@ -26,6 +26,13 @@ MIN_REDACTED_LEN = 4
 #: What stands for a secret in redacted text.
 REDACTION_MARK = "***"
 
+#: Longest socket path, in bytes of its UTF-8: a ``sockaddr_un`` holds 108 with the closing NUL.
+MAX_SOCKET_PATH = 107
+
+#: The request id of every ``Hello``: nonzero, so that an ``Unauthorized`` under id 0 (sent
+#: before the Hello was read: the uid) is told apart from one under this id (the token).
+HELLO_ID = 1
+
 #: Environment variable holding the sidecar's socket path.
 SOCKET_ENV = "AX_SECRETS_SOCKET"
 

@@ -103,7 +103,12 @@ def answer(ax: Context, request: Dict[str, Any]) -> Answer:
     except SecretsUnavailableError as e:
         socket_path = os.environ.get("AX_SECRETS_SOCKET")
         mentions = bool(socket_path) and socket_path in str(e)
-        return {"error": "unavailable", "mentions_socket": mentions}
+        return {
+            "error": "unavailable",
+            "mentions_socket": mentions,
+            "code": e.code,
+            "mentions_uid": "uid" in str(e),
+        }
     except Exception as e:  # anything else fails the scenario, with what happened
         return {"error": "unexpected", "detail": f"{type(e).__name__}: {e}"}
 

@@ -11,9 +11,25 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
 
+from fake_sidecar import FakeSidecar, Peer
 from sidecar import Sidecar
 
 SidecarFactory = Callable[..., Sidecar]
+Script = Callable[[int, Peer], None]
+
+
+@pytest.fixture
+def fake() -> Iterator[Callable[[Script], FakeSidecar]]:
+    """A factory of scripted fake sidecars, closed (and their failures raised) at the end."""
+    made: List[FakeSidecar] = []
+
+    def make(script: Script) -> FakeSidecar:
+        made.append(FakeSidecar(script))
+        return made[-1]
+
+    yield make
+    for sidecar in made:
+        sidecar.close()
 
 
 @pytest.fixture

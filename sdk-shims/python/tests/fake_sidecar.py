@@ -12,23 +12,34 @@ import threading
 from typing import Callable, List, Optional
 
 from ax_secrets.limits import PROTOCOL_VERSION
-from ax_secrets.messages import ErrorResponse, HelloResponse, Request, Response, ResponseBody
+from ax_secrets.messages import (
+    ErrorResponse,
+    HelloRequest,
+    HelloResponse,
+    Request,
+    Response,
+    ResponseBody,
+    SecretResponse,
+)
 from ax_secrets.wire import decode_request, encode_response, frame
 
 
 class Peer:
     """One accepted connection, seen from the fake sidecar."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, received: List[Request]) -> None:
         self.sock = sock
         self.file = sock.makefile("rb")
+        self._received = received
 
     def read(self) -> Optional[Request]:
+        """The next request (recorded in the fake's ``requests``), or ``None`` at the end."""
         header = self.file.read(4)
         if len(header) < 4:
             return None
-        body = self.file.read(int.from_bytes(header, "big"))
-        return decode_request(body)
+        request = decode_request(self.file.read(int.from_bytes(header, "big")))
+        self._received.append(request)
+        return request
 
     def answer(self, request_id: int, body: ResponseBody) -> None:
         self.sock.sendall(frame(encode_response(Response(request_id, body))))
@@ -47,8 +58,20 @@ class Peer:
         self.sock.close()
 
 
+def serve_gets(peer: Peer, value: str = "v", limit: int = 1000) -> None:
+    """Answers every Get with ``value`` (after the handshake, done by the caller)."""
+    for _ in range(limit):
+        request = peer.read()
+        if request is None:
+            return
+        peer.answer(request.id, SecretResponse(value))
+
+
 class FakeSidecar:
-    """Serves connection number ``i`` (from 0) with ``script(i, peer)``; records requests."""
+    """Serves connection number ``i`` (from 0) with ``script(i, peer)``, one after the other.
+
+    ``requests`` lists every request any peer read, Hellos included, in order.
+    """
 
     def __init__(self, script: Callable[[int, Peer], None]) -> None:
         self.dir = tempfile.mkdtemp(prefix="axpy-fake-")
@@ -73,7 +96,7 @@ class FakeSidecar:
                 return
             index = self.connections
             self.connections += 1
-            peer = Peer(sock)
+            peer = Peer(sock, self.requests)
             try:
                 self.script(index, peer)
             except BaseException as e:  # surfaced by close()
@@ -89,6 +112,10 @@ class FakeSidecar:
         with self._closing:
             if not self._closing.wait_for(lambda: self.closed >= count, timeout):
                 raise AssertionError(f"{self.closed} of {count} connections closed in {timeout}s")
+
+    def bodies(self) -> List[object]:
+        """The bodies of the requests read so far, Hellos left out."""
+        return [r.body for r in self.requests if not isinstance(r.body, HelloRequest)]
 
     def close(self) -> None:
         self.listener.shutdown(socket.SHUT_RDWR)

@@ -104,7 +104,12 @@ export async function answer(
   } catch (error) {
     if (error instanceof SecretsUnavailableError) {
       const socket = process.env["AX_SECRETS_SOCKET"];
-      return { error: "unavailable", mentions_socket: !!socket && error.message.includes(socket) };
+      return {
+        error: "unavailable",
+        mentions_socket: !!socket && error.message.includes(socket),
+        code: error.code ?? null,
+        mentions_uid: error.message.includes("uid"),
+      };
     }
     const name = error instanceof Error ? error.name : typeof error;
     const message = error instanceof Error ? error.message : String(error);

@@ -5,12 +5,19 @@
  * waiting for earlier answers, and the sidecar answers them in order (PROTOCOL §7.2), so each
  * answer belongs to the oldest request in flight and must carry its id. The rules of §7:
  *
- * - The handshake is done once per connection; calls made while it runs wait for it.
- * - A connection the peer ended (idle timeout, sidecar restarted) is replaced before the next
- *   request. A request that could not be written (EPIPE, the socket gone), or that was answered
- *   `ShuttingDown` or `Busy` (not served), is sent once more on a fresh connection.
- * - A request that was written is never resent: if the connection then breaks, the call rejects
- *   with {@link SecretsUnavailableError} and the next call connects afresh.
+ * - The handshake is done once per connection; calls made while it runs wait for it. The
+ *   `Hello` goes with id 1 (`HELLO_ID`): an `Unauthorized` with id 0 came before the sidecar
+ *   read it (this process's uid may not connect), one under id 1 is the token's.
+ * - When a write fails because the peer closed, the frame it left is still read (see
+ *   connection.ts): a connection-level `Error` (id 0) is what is reported, with its code.
+ * - **Resend once.** Every request is idempotent (§7.1). A request written on a *reused*
+ *   connection (one that had already answered a request) that fails before any byte of its
+ *   answer arrived (the peer closed the connection, or sent an id-0 `ShuttingDown`) is sent once
+ *   more on a fresh connection. Never on a fresh connection, never twice, never once its answer
+ *   has begun, never when the client itself dropped the connection (a timeout, a bad answer).
+ * - `ShuttingDown` under the request's id means "not served": sent once more too. A request
+ *   that found its connection ended before it was written goes to a fresh one. `Busy` and
+ *   `Unauthorized` are never retried.
  * - A response whose id is not the request's, a malformed response or an unexpected kind of
  *   answer drops the connection (the stream is out of step); requests behind it fail.
  */
@@ -22,7 +29,9 @@ import * as errors from "./errors";
 import { SecretsUnavailableError, type WireError } from "./errors";
 import {
   CLIENT_NAME,
+  HELLO_ID,
   MAX_REQUEST_ID,
+  MAX_SOCKET_PATH,
   MAX_TOKEN_LEN,
   PROTOCOL_VERSION,
   SOCKET_ENV,
@@ -31,8 +40,6 @@ import {
 import type { ErrorCode, ErrorResponse, Response, ResponseType } from "./messages";
 import { decodeResponse, encodeRequest, frame } from "./wire";
 
-/** Codes that mean "not served, try again on a fresh connection". */
-const NOT_SERVED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["ShuttingDown", "Busy"]);
 /** Codes after which the sidecar keeps the connection open (PROTOCOL §6.6). */
 const KEEPS_OPEN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["Internal", "TooLarge"]);
 
@@ -53,8 +60,8 @@ class NotServed {
 
 /** One request of a caller, from its frame to its settled promise. */
 class Call {
-  /** Its write number on the connection it was last sent on. */
-  seq = -1;
+  /** Whether the connection it was last written on had already answered a request. */
+  reused = false;
   /** Whether it was already sent once more on a fresh connection. */
   retried = false;
 
@@ -116,7 +123,7 @@ export class SidecarClient {
     return this.#path;
   }
 
-  /** A fresh request id: 1 to 2^32 - 1, then 1 again (0 is the handshake's). */
+  /** A fresh request id: 1 to 2^32 - 1, then 1 again (0 is the sidecar's connection-level id). */
   takeId(): number {
     const id = this.#nextId;
     this.#nextId = id < MAX_REQUEST_ID ? id + 1 : 1;
@@ -183,7 +190,8 @@ export class SidecarClient {
       this.#notSent(call);
       return;
     }
-    call.seq = conn.send(call.frame, call);
+    call.reused = conn.answered > 0;
+    conn.send(call.frame, call);
   }
 
   #notSent(call: Call): void {
@@ -202,6 +210,29 @@ export class SidecarClient {
     }
     call.retried = true;
     this.#dispatch(call);
+  }
+
+  /** Sends `call` once more after its connection closed before answering it. */
+  #resend(call: Call, reason: string): void {
+    if (call.retried) {
+      call.reject(this.#error(errors.closedResent(call.kind, reason)));
+      return;
+    }
+    call.retried = true;
+    this.#dispatch(call);
+  }
+
+  /** Settles `call` after a connection-level `Error` (id 0) with `code`. */
+  #connectionError(call: Call, code: ErrorCode): void {
+    if (code === "ShuttingDown" && call.reused) {
+      this.#notServed(call, code);
+    } else if (code === "Unauthorized") {
+      call.reject(this.#error(errors.uidRefused(process.getuid?.() ?? -1), code));
+    } else if (code === "Busy") {
+      call.reject(this.#error(errors.BUSY, code));
+    } else {
+      call.reject(this.#error(errors.errorAnswer(call.kind, code), code));
+    }
   }
 
   #setupFailed(call: Call, error: unknown): void {
@@ -258,6 +289,11 @@ export class SidecarClient {
     if (this.#path === undefined) {
       throw new SecretsUnavailableError(undefined, errors.noSocketConfigured(SOCKET_ENV));
     }
+    const pathSize = Buffer.byteLength(this.#path, "utf8");
+    if (pathSize > MAX_SOCKET_PATH) {
+      const message = errors.socketPathTooLong(this.#path, pathSize, MAX_SOCKET_PATH);
+      throw new SecretsUnavailableError(this.#path, message);
+    }
     const tokenSize = this.#token === null ? 0 : Buffer.byteLength(this.#token, "utf8");
     if (tokenSize > MAX_TOKEN_LEN) {
       // PROTOCOL §9; the sidecar would refuse it anyway, after a round trip.
@@ -269,7 +305,7 @@ export class SidecarClient {
   #connected(conn: Link): void {
     const hello = frame(
       encodeRequest({
-        id: 0,
+        id: HELLO_ID,
         type: "Hello",
         version: PROTOCOL_VERSION,
         client: CLIENT_NAME,
@@ -280,14 +316,14 @@ export class SidecarClient {
     const call = new Call(
       "Hello",
       "Hello",
-      0,
+      HELLO_ID,
       hello,
       asIs,
       (response) => this.#handshook(conn, response as Response),
       (error) => handshake.reject(error),
     );
     call.retried = true; // the handshake itself is never resent
-    call.seq = conn.send(hello, call);
+    conn.send(hello, call);
   }
 
   #handshook(conn: Link, response: Response): void {
@@ -325,8 +361,11 @@ export class SidecarClient {
       this.#fail(conn, call, errors.idMismatch(call.id, response.id));
       return false;
     }
+    if (call.kind !== "Hello" && response.id === call.id) {
+      conn.answered += 1;
+    }
     if (response.type === "Error") {
-      return this.#refused(conn, call, response);
+      return this.#refused(conn, call, response, response.id === 0);
     }
     if (response.type !== call.expect) {
       this.#fail(conn, call, errors.unexpectedAnswer(call.kind, response.type));
@@ -339,24 +378,31 @@ export class SidecarClient {
     return true;
   }
 
-  #refused(conn: Link, call: Call, response: ErrorResponse): boolean {
+  #refused(conn: Link, call: Call, response: ErrorResponse, connectionLevel: boolean): boolean {
     const code = response.code;
+    if (connectionLevel) {
+      conn.refusedWith = code; // the requests behind fail with it too, when the sidecar closes
+    }
     if (call.kind === "Hello") {
       this.#drop(conn, errors.DROPPED_AFTER_EARLIER);
-      if (NOT_SERVED.has(code)) {
-        call.reject(new NotServed(code));
-      } else if (code === "Unauthorized") {
+      if (code === "ShuttingDown") {
+        call.reject(new NotServed(code)); // nothing was sent: connecting again is safe
+      } else if (code === "Unauthorized" && !connectionLevel) {
         call.reject(this.#error(errors.TOKEN_REFUSED, code));
+      } else if (code === "Unauthorized" || code === "Busy") {
+        this.#connectionError(call, code);
       } else {
         call.reject(this.#error(errors.handshakeRefused(code), code));
       }
       return false;
     }
-    if (!KEEPS_OPEN.has(code)) {
+    if (connectionLevel || !KEEPS_OPEN.has(code)) {
       // The sidecar closes the connection after this answer: nothing new goes on it.
       this.#retire(conn);
     }
-    if (NOT_SERVED.has(code)) {
+    if (connectionLevel) {
+      this.#connectionError(call, code);
+    } else if (code === "ShuttingDown") {
       this.#notServed(call, code);
     } else {
       call.reject(this.#error(errors.errorAnswer(call.kind, code), code));
@@ -397,13 +443,22 @@ export class SidecarClient {
       handshake?.reject(this.#error(errors.cannotConnect(why), undefined, cause));
       return;
     }
+    // Only the oldest request in flight can have part of its answer in the decoder.
+    let answerBegan = conn.answerBegan;
     for (const call of conn.drain()) {
+      const began = answerBegan;
+      answerBegan = false;
       if (conn.closedByCaller) {
         call.reject(this.#error(errors.closedByCaller(call.kind)));
-      } else if (call.kind === "Hello" || conn.wasWritten(call.seq)) {
+      } else if (call.kind === "Hello") {
         call.reject(this.#error(errors.closedMidRequest(call.kind, reason)));
+      } else if (conn.refusedWith !== undefined) {
+        this.#connectionError(call, conn.refusedWith);
+      } else if (!conn.droppedByUs && call.reused && !began) {
+        this.#resend(call, reason);
       } else {
-        this.#notSent(call);
+        const told = call.retried ? errors.closedResent : errors.closedMidRequest;
+        call.reject(this.#error(told(call.kind, reason)));
       }
     }
     // A handshake still pending here was cut short; one already settled ignores this.

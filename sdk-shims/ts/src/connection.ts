@@ -3,20 +3,41 @@
  * requests in flight on it, in order.
  *
  * This layer knows nothing of handshakes or retries (see client.ts); it reports what happens on
- * the socket to its owner, and tells apart the requests that were written (the kernel took
- * every byte: the write callback said so) from those that were not, which is what the retry
- * rules of PROTOCOL §7.4 turn on. Reads go into one reused buffer (`onread`), so answers cost
- * no allocation beyond the strings they carry.
+ * the socket to its owner, and what the resend rule of PROTOCOL §7.4 turns on: whether the peer
+ * closed the connection or its owner dropped it, and whether any byte of an answer had arrived.
+ * Reads go into one reused buffer (`onread`), so answers cost no allocation beyond the strings
+ * they carry.
+ *
+ * A write that fails because the peer closed (EPIPE, ECONNRESET) makes Node destroy the socket
+ * before it reads what the peer left in the receive buffer; but a sidecar that refuses a
+ * connection (`Busy`, a uid it does not allow) or shuts down writes an id-0 `Error` and then
+ * closes, and that frame is the answer (§7.3). So on such a failure the connection reads the
+ * socket itself, synchronously, before Node closes it.
  */
 
+import * as fs from "node:fs";
 import * as net from "node:net";
 
 import { WireError } from "./errors";
 import { FrameDecoder } from "./decoder";
 import { MAX_RESPONSE_FRAME } from "./limits";
+import type { ErrorCode } from "./messages";
 
 /** Bytes of the reused read buffer. */
 const READ_BUFFER = 64 * 1024;
+
+/**
+ * For tests only: when set, a connection that has connected stops reading and waits for the
+ * returned promise before its owner writes the `Hello`, so a test can have its fake sidecar
+ * close first and make that write fail.
+ */
+export const testHooks: { connected: (() => Promise<void>) | null } = { connected: null };
+
+/** Whether a socket error says the peer has closed the connection. */
+function peerClosed(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EPIPE" || code === "ECONNRESET";
+}
 
 /** What a connection tells its owner. Each method is called on the socket's events. */
 export interface ConnectionEvents<T> {
@@ -45,13 +66,16 @@ export class Connection<T> {
   usable = true;
   /** Set by the owner's `close()`: requests still in flight are failed as closed. */
   closedByCaller = false;
+  /** Requests (not the `Hello`) answered on it: once there is one, the connection is reused. */
+  answered = 0;
+  /** The code of a connection-level `Error` (id 0) it received; the sidecar closes after it. */
+  refusedWith: ErrorCode | undefined = undefined;
 
   private readonly socket: net.Socket;
   private readonly decoder: FrameDecoder;
   private readonly inFlight: T[] = [];
   private head = 0;
-  private sent = 0;
-  private written = 0;
+  private salvaged = false;
   private dropReason: string | null = null;
   private lastError: unknown = undefined;
   private readonly whenClosed: Promise<void>;
@@ -77,8 +101,18 @@ export class Connection<T> {
       });
     }
     this.socket.once("connect", () => {
-      this.connected = true;
-      events.connected(this);
+      const hook = testHooks.connected;
+      if (hook === null) {
+        this.connected = true;
+        events.connected(this); // before Node starts reading: see salvage()
+        return;
+      }
+      this.socket.pause();
+      void hook().then(() => {
+        this.socket.resume();
+        this.connected = true;
+        events.connected(this);
+      });
     });
     this.socket.on("error", (error: unknown) => {
       this.lastError = error;
@@ -101,21 +135,24 @@ export class Connection<T> {
     return this.inFlight.length - this.head;
   }
 
-  /** Writes one whole frame (one write call) and queues `request`; returns its write number. */
-  send(frame: Buffer, request: T): number {
-    const seq = this.sent++;
-    this.socket.write(frame, this.onWritten);
-    if (this.length === 0) {
+  /** Writes one whole frame (one write call) and queues `request`. */
+  send(frame: Buffer, request: T): void {
+    this.inFlight.push(request);
+    if (this.length === 1) {
       // Keep the process alive while an answer is awaited, and only then.
       this.socket.ref();
     }
-    this.inFlight.push(request);
-    return seq;
+    this.socket.write(frame, this.onWritten);
   }
 
-  /** Whether the write numbered `seq` was taken by the kernel whole. */
-  wasWritten(seq: number): boolean {
-    return seq < this.written;
+  /** Whether some bytes of a frame have arrived, and not the whole of it. */
+  get answerBegan(): boolean {
+    return this.decoder.inFrame;
+  }
+
+  /** Whether its owner dropped it (not the peer closing it). */
+  get droppedByUs(): boolean {
+    return this.dropReason !== null;
   }
 
   /** The oldest request in flight, taken off the queue; `undefined` when there is none. */
@@ -164,11 +201,36 @@ export class Connection<T> {
   }
 
   private readonly onWritten = (error?: Error | null): void => {
-    // Write callbacks come in write order; after the first failure every later one fails.
-    if (error === undefined || error === null) {
-      this.written += 1;
+    // Node calls this before it destroys the socket for the failure.
+    if (error !== undefined && error !== null && peerClosed(error) && !this.salvaged) {
+      this.salvaged = true;
+      this.lastError = error;
+      this.salvage();
     }
   };
+
+  /**
+   * Reads, synchronously, what a peer that closed left in the receive buffer, and hands its
+   * frames on as reads would. The socket is non-blocking: an empty buffer throws EAGAIN.
+   */
+  private salvage(): void {
+    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (typeof fd !== "number" || fd < 0) {
+      return;
+    }
+    const buffer = Buffer.allocUnsafe(READ_BUFFER);
+    for (;;) {
+      let size: number;
+      try {
+        size = fs.readSync(fd, buffer, 0, buffer.length, null);
+      } catch {
+        return; // EAGAIN (nothing left) or ECONNRESET
+      }
+      if (size === 0 || !this.onRead(size, buffer) || this.socket.destroyed) {
+        return;
+      }
+    }
+  }
 
   private onRead(size: number, buffer: Uint8Array): boolean {
     const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, size);

@@ -10,8 +10,8 @@ import type { ErrorCode } from "./messages";
 /**
  * The sidecar could not be asked: a transport failure, never "secret not found".
  *
- * Rejected with when `AX_SECRETS_SOCKET` is unset, nothing listens at the path, the sidecar
- * refuses the client token, the connection breaks while a request is in flight, or the sidecar
+ * Rejected with when `AX_SECRETS_SOCKET` is unset or too long, nothing listens at the path, the
+ * sidecar refuses this process's uid or the client token, is busy or shutting down, the connection breaks while a request is in flight, or the sidecar
  * answers with something the shim cannot accept.
  */
 export class SecretsUnavailableError extends Error {
@@ -98,6 +98,11 @@ export function at(path: string, what: string): string {
 
 export const cannotConnect = (reason: string): string => `cannot be reached (${reason})`;
 export const TOKEN_REFUSED = "refused the client token";
+export const uidRefused = (uid: number): string =>
+  `refused this process's uid ${uid} (not allowed to connect)`;
+export const BUSY = "is at its connection cap (error Busy); try again after a pause";
+export const socketPathTooLong = (path: string, size: number, limit: number): string =>
+  `${PREFIX}socket path ${path} is ${size} bytes; a Unix socket path holds at most ${limit}`;
 export const tokenTooLong = (size: number, limit: number): string =>
   `cannot be sent the client token: it is ${size} bytes, over the limit of ${limit}`;
 export const handshakeRefused = (code: string): string =>
@@ -109,6 +114,8 @@ export const notServedTwice = (code: string): string =>
 export const BROKEN_TWICE = "closed the connection twice in a row before a request could be sent";
 export const closedMidRequest = (kind: string, reason: string): string =>
   `closed the connection before answering ${kind} (${reason}); it was not resent`;
+export const closedResent = (kind: string, reason: string): string =>
+  `closed the connection before answering ${kind} (${reason}), also when resent`;
 export const idMismatch = (sent: number, received: number): string =>
   `answered request ${sent} with id ${received}; the connection was dropped`;
 export const malformed = (reason: string): string =>

@@ -60,7 +60,7 @@ describe("the handshake", () => {
       { token: "tok-1" },
     );
     assert.deepEqual(hellos, [
-      { id: 0, type: "Hello", version: 2, client: "ts/0.1.0", token: "tok-1" },
+      { id: 1, type: "Hello", version: 2, client: "ts/0.1.0", token: "tok-1" },
     ]);
   });
 
@@ -123,7 +123,7 @@ describe("the handshake", () => {
     );
   });
 
-  test("retries Busy once, then reports it with its code and the socket path", async () => {
+  test("reports Busy with its code and the socket path, and never retries it", async () => {
     await withFake(
       async (_, peer) => {
         await peer.read();
@@ -134,7 +134,8 @@ describe("the handshake", () => {
         assert.equal(error.code, "Busy");
         assert.ok(error.message.includes(fake.path));
         assert.equal(error.socketPath, fake.path);
-        assert.equal(fake.connections, 2);
+        assert.match(error.message, /connection cap/);
+        assert.equal(fake.connections, 1);
       },
     );
   });
@@ -142,8 +143,8 @@ describe("the handshake", () => {
   test("reports a refused token with code Unauthorized", async () => {
     await withFake(
       async (_, peer) => {
-        await peer.read();
-        peer.error(0, "Unauthorized");
+        const hello = await peer.read();
+        peer.error(hello!.id, "Unauthorized");
       },
       async (ax, fake) => {
         const error = await unavailable(ax.secrets.list());

@@ -19,7 +19,10 @@ export class Peer {
   private waiter: (() => void) | null = null;
   private ended = false;
 
-  constructor(readonly socket: net.Socket) {
+  constructor(
+    readonly socket: net.Socket,
+    private readonly received: Request[] = [],
+  ) {
     const decoder = new FrameDecoder(MAX_REQUEST_FRAME, (body) => {
       this.frames.push(Buffer.from(body));
       this.wake();
@@ -36,7 +39,7 @@ export class Peer {
     });
   }
 
-  /** The next request, or `null` once the client hung up. */
+  /** The next request (recorded by the fake unless a `Hello`), or `null` once the client hung up. */
   async read(): Promise<Request | null> {
     while (this.frames.length === 0) {
       if (this.ended) {
@@ -44,7 +47,18 @@ export class Peer {
       }
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
-    return decodeRequest(this.frames.shift()!);
+    const request = decodeRequest(this.frames.shift()!);
+    if (request.type !== "Hello") {
+      this.received.push(request);
+    }
+    return request;
+  }
+
+  /** Resolves once the client's next bytes have arrived, without taking them. */
+  async arrived(): Promise<void> {
+    while (this.frames.length === 0 && !this.ended) {
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
   }
 
   /** Reads `count` requests (none may be missing). */
@@ -111,6 +125,10 @@ export class Peer {
 export class FakeSidecar {
   readonly path: string;
   connections = 0;
+  /** Every request a peer read, `Hello`s left out, in order. */
+  readonly requests: Request[] = [];
+  private closedCount = 0;
+  private readonly closeWaiters: (() => void)[] = [];
   private readonly server: net.Server;
   private readonly dir = privateDir();
   private readonly failures: unknown[] = [];
@@ -120,7 +138,11 @@ export class FakeSidecar {
     this.path = path.join(this.dir.dir, "s.sock");
     this.server = net.createServer((socket) => {
       const index = this.connections++;
-      const peer = new Peer(socket);
+      const peer = new Peer(socket, this.requests);
+      socket.once("close", () => {
+        this.closedCount += 1;
+        this.closeWaiters.splice(0).forEach((wake) => wake());
+      });
       this.running.push(
         script(index, peer)
           .catch((error: unknown) => {
@@ -135,6 +157,13 @@ export class FakeSidecar {
     const fake = new FakeSidecar(script);
     await new Promise<void>((resolve) => fake.server.listen(fake.path, resolve));
     return fake;
+  }
+
+  /** Resolves once `count` connections are closed on the fake's side. */
+  async closed(count: number): Promise<void> {
+    while (this.closedCount < count) {
+      await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    }
   }
 
   /** Stops listening, waits for every script, and rethrows the first failure of one. */

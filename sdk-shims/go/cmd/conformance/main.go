@@ -180,7 +180,16 @@ func respond(api ax.SecretsAPI, line []byte) answer {
 	switch {
 	case errors.As(err, &unavailable):
 		socket := os.Getenv("AX_SECRETS_SOCKET")
-		return answer{"error": "unavailable", "mentions_socket": socket != "" && strings.Contains(err.Error(), socket)}
+		var code any // JSON null when the failure was not a sidecar error
+		if unavailable.Code != ax.CodeNone {
+			code = unavailable.Code.String()
+		}
+		return answer{
+			"error":           "unavailable",
+			"mentions_socket": socket != "" && strings.Contains(err.Error(), socket),
+			"code":            code,
+			"mentions_uid":    strings.Contains(err.Error(), "uid"),
+		}
 	case err != nil:
 		return answer{"error": "unexpected", "detail": fmt.Sprintf("%T: %v", err, err)}
 	}

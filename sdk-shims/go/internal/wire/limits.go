@@ -20,6 +20,13 @@ const (
 	MinRedactedLen = 4
 	// RedactionMark stands for a secret in redacted text.
 	RedactionMark = "***"
+	// HelloID is the request id of every Hello: nonzero, so that an Unauthorized under id 0
+	// (sent before the Hello was read: the uid) is told apart from one under this id (the
+	// token).
+	HelloID = 1
+	// MaxSocketPath is the longest socket path in bytes: a sockaddr_un holds 108 with the
+	// closing NUL.
+	MaxSocketPath = 107
 	// SocketEnv holds the sidecar's socket path.
 	SocketEnv = "AX_SECRETS_SOCKET"
 	// TokenEnv holds the client token (unset or empty: none).
