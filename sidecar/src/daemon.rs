@@ -1,9 +1,11 @@
 //! `ax-sidecar serve`: start-up in a fixed order, serving, and shutdown within a deadline.
 //!
-//! Order: claim the inherited descriptors (ready line, token, streams), harden the process,
+//! Order: refuse a socket path no client could connect to, claim the inherited descriptors
+//! (ready line, token, streams), resolve the socket group and check the ready file's
+//! directory, harden the process,
 //! read the key and the token, get the bundle (open the local file, or fetch it from the control
 //! plane) into the locked arena, open the audit sink, bind the socket, start the streams, write
-//! `READY`, serve. Hardening comes before any secret is in memory; descriptors are claimed
+//! `READY` (descriptor and file), serve. Hardening comes before any secret is in memory; descriptors are claimed
 //! before anything else opens one, so their numbers still name what the launcher passed.
 //!
 //! Any failure before `READY` returns a [`StartupError`] and leaves no socket behind (the
@@ -34,7 +36,8 @@ use crate::limits::{
     AUDIT_FINISH_GRACE, AUDIT_FLUSH_INTERVAL, ConnectionLimits, LOG_FLUSH_PATIENCE, SHUTDOWN_MARGIN,
 };
 use crate::mode;
-use crate::ready::ReadyFd;
+use crate::limits::MAX_SOCKET_PATH;
+use crate::ready::{ReadyFd, ReadyFile};
 use crate::request::Service;
 use crate::server::{self, Admission};
 use crate::socket::bind_private;
@@ -50,10 +53,26 @@ use crate::watchdog::{Teardown, Watchdog};
 ///
 /// `guard` holds SIGTERM and SIGINT pending since the first instruction of `main`.
 pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
+    let socket_len = args.socket.as_os_str().len();
+    if socket_len > MAX_SOCKET_PATH {
+        return Err(StartupError::SocketPathTooLong { len: socket_len });
+    }
     mode::check_descriptors(&args)?;
     let ready = args.ready_fd.map(ReadyFd::claim).transpose()?;
     let execution_token = mode::claim_token(&args)?;
     let claimed_streams = crate::stream::pump::claim(&args.redact_streams)?;
+    // Both may open files (the group database), so only once the descriptors are claimed.
+    let socket_group = args
+        .socket_group
+        .as_deref()
+        .map(mode::resolve_group)
+        .transpose()?;
+    let ready_file = args
+        .ready_file
+        .as_deref()
+        .map(ReadyFile::check)
+        .transpose()?
+        .map(Arc::new);
     let launcher = mode::launcher_peer();
     crate::logging::init(args.log_format, args.log_level.into());
     guard.check()?;
@@ -84,7 +103,7 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
     guard.check()?;
 
     let (listener, socket_file) =
-        bind_private(&args.socket).map_err(|source| StartupError::Socket {
+        bind_private(&args.socket, socket_group).map_err(|source| StartupError::Socket {
             path: args.socket.clone(),
             source,
         })?;
@@ -131,6 +150,12 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         } else {
             args.allow_uids.clone()
         },
+        allowed_gids: args
+            .allow_gids
+            .iter()
+            .copied()
+            .chain(socket_group.map(nix::unistd::Gid::as_raw))
+            .collect(),
         max_connections: args.max_connections as usize,
         shutdown_timeout: args.shutdown_timeout,
     };
@@ -154,6 +179,7 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
     let watchdog = Watchdog::spawn(Teardown {
         wiper: store.wiper(),
         socket: Arc::clone(&socket_file),
+        ready_file: ready_file.clone(),
         queue: Arc::clone(&queue),
     })
     .map_err(|source| StartupError::Runtime {
@@ -168,6 +194,7 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         overrides = store.override_count(),
         memory_locked = store.is_locked(),
         allowed_uids = ?admission.allowed_uids,
+        allowed_gids = ?admission.allowed_gids,
         client_token = service.token.is_some(),
         streams = streams.as_ref().map_or(0, Streams::len),
         "serving"
@@ -188,11 +215,17 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
             let shutdown = shutdown.clone();
             let watchdog = watchdog.clone();
             let stopping = Arc::clone(&stopping);
+            let ready_file = ready_file.clone();
             let hard = args.shutdown_timeout + audit_budget + SHUTDOWN_MARGIN;
             move |name| {
                 let now = Instant::now();
                 let _ = stopping.set(now);
                 watchdog.arm(now + hard);
+                // Not ready from the first moment of shutdown: a probe reading the file
+                // must not send a node to a sidecar that is leaving.
+                if let Some(file) = &ready_file {
+                    file.remove();
+                }
                 tracing::info!(signal = name, "shutting down");
                 shutdown.cancel();
             }
@@ -205,6 +238,13 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
                 source,
             }
         })?;
+    if let Some(file) = &ready_file {
+        if let Err(err) = file.signal() {
+            // The watchdog holds the socket file, so it is not removed by dropping ours.
+            socket_file.remove();
+            return Err(err);
+        }
+    }
     if let Some(ready) = ready {
         ready.signal();
     }
@@ -224,6 +264,9 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         writer.finish(started + args.shutdown_timeout + audit_budget + AUDIT_FINISH_GRACE);
     watchdog.disarm();
     socket_file.remove();
+    if let Some(file) = &ready_file {
+        file.remove();
+    }
     wipe(store);
     let lost = not_written + crate::audit::ship::lost_events();
     let code = exit::after_serving(lost, crate::audit::ship::execution_ended());

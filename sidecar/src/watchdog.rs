@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::arena::Wiper;
 use crate::audit::AuditQueue;
+use crate::ready::ReadyFile;
 use crate::socket::SocketFile;
 
 /// How long the watchdog's last log line may take to reach stderr before it exits anyway.
@@ -46,6 +47,8 @@ pub struct Teardown {
     pub wiper: Wiper,
     /// The socket file.
     pub socket: Arc<SocketFile>,
+    /// The `--ready-file`, if any.
+    pub ready_file: Option<Arc<ReadyFile>>,
     /// The audit queue, to count what was not written.
     pub queue: Arc<AuditQueue>,
 }
@@ -139,6 +142,9 @@ fn fire(teardown: &Teardown) -> ! {
         teardown.wiper.wipe_before_exit();
     }
     teardown.socket.remove();
+    if let Some(file) = &teardown.ready_file {
+        file.remove();
+    }
     let lost = teardown.queue.unwritten() + crate::audit::ship::lost_events();
     let code = crate::exit::after_serving(lost, crate::audit::ship::execution_ended());
     tracing::error!(
