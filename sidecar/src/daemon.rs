@@ -32,11 +32,11 @@ use crate::audit::{AuditQueue, AuditWriter};
 use crate::cli::ServeArgs;
 use crate::exit::{self, StartupError};
 use crate::harden::harden;
+use crate::limits::MAX_SOCKET_PATH;
 use crate::limits::{
     AUDIT_FINISH_GRACE, AUDIT_FLUSH_INTERVAL, ConnectionLimits, LOG_FLUSH_PATIENCE, SHUTDOWN_MARGIN,
 };
 use crate::mode;
-use crate::limits::MAX_SOCKET_PATH;
 use crate::ready::{ReadyFd, ReadyFile};
 use crate::request::Service;
 use crate::server::{self, Admission};

@@ -109,7 +109,11 @@ pub fn run(args: &ProbeArgs) -> Result<(), ProbeError> {
     std::thread::Builder::new()
         .name("probe".into())
         .spawn(move || {
-            let _ = tx.send(converse(&socket, token.as_deref().map(|t| &t[..]), deadline));
+            let _ = tx.send(converse(
+                &socket,
+                token.as_deref().map(|t| &t[..]),
+                deadline,
+            ));
         })
         .map_err(|source| ProbeError::Transport {
             step: "starting the probe",
@@ -169,7 +173,12 @@ fn exchange(
     step: &'static str,
 ) -> Result<ResponseBody<'static>, ProbeError> {
     let mut scratch = Zeroizing::new(Vec::new());
-    let written = write_frame(stream, &Request { id, body }, MAX_REQUEST_FRAME, &mut scratch);
+    let written = write_frame(
+        stream,
+        &Request { id, body },
+        MAX_REQUEST_FRAME,
+        &mut scratch,
+    );
     let mut buf = Vec::new();
     let frame = match read_frame(stream, MAX_RESPONSE_FRAME, &mut buf) {
         Ok(Some(frame)) => frame,
