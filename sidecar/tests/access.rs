@@ -191,7 +191,7 @@ fn without_a_socket_group_the_directory_is_0700_and_the_socket_0600() {
     assert_eq!(mode_owner_group(&sidecar.socket).0, 0o600);
     // A member of no list cannot even reach it.
     if nix::unistd::Uid::effective().is_root() {
-        let err = connect_as(&sidecar.socket, MEMBER).err().expect("refused");
+        let err = connect_as(&sidecar.socket, MEMBER).expect_err("refused");
         assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
     }
 }
