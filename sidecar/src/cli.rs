@@ -132,6 +132,14 @@ pub struct ServeArgs {
     #[arg(long = "redact-stream", value_name = "IN_FD:OUT_FD")]
     pub redact_streams: Vec<StreamSpec>,
 
+    /// Create a FIFO at PATH (a name directly in the socket's directory; 0600, or 0620 of
+    /// --socket-group) and copy whatever is written to it, every secret value and its
+    /// encodings replaced by ***, to this process's stdout, writer after writer, until
+    /// shutdown. For nodes that cannot pass --redact-stream a descriptor (other containers of
+    /// a pod): they write their output to the FIFO. Removed at shutdown.
+    #[arg(long, value_name = "PATH")]
+    pub redact_fifo: Option<PathBuf>,
+
     /// Inherited file descriptor to write "READY\n" to once the socket serves (then closed).
     #[arg(long, value_name = "N")]
     pub ready_fd: Option<i32>,

@@ -45,6 +45,7 @@ use crate::source::{BundleSource, MemoryPolicy};
 use crate::startup::Guard;
 use crate::store::Store;
 use crate::stream::Streams;
+use crate::stream::fifo::{FifoReader, RedactFifo};
 use crate::token::ClientToken;
 use crate::watchdog::{Teardown, Watchdog};
 
@@ -107,6 +108,18 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
             path: args.socket.clone(),
             source,
         })?;
+    let redact_fifo = match &args.redact_fifo {
+        Some(path) => {
+            let dir = args.socket.parent().unwrap_or(Path::new(""));
+            Some(RedactFifo::create(
+                path,
+                dir,
+                socket_file.dir(),
+                socket_group,
+            )?)
+        }
+        None => None,
+    };
     let socket_file = Arc::new(socket_file);
     let queue = Arc::new(AuditQueue::new(args.audit_queue as usize));
     let writer = AuditWriter::spawn(
@@ -132,6 +145,10 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
             launcher,
         )?)
     };
+    let fifo_reader = redact_fifo
+        .as_ref()
+        .map(|fifo| fifo.start(Arc::clone(&store), Arc::clone(&queue), launcher))
+        .transpose()?;
     let limits = ConnectionLimits {
         max_request_bytes: args.max_request_bytes,
         max_response_bytes: args.max_response_bytes,
@@ -197,6 +214,7 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         allowed_gids = ?admission.allowed_gids,
         client_token = service.token.is_some(),
         streams = streams.as_ref().map_or(0, Streams::len),
+        redact_fifo = fifo_reader.is_some(),
         "serving"
     );
     let unmasked = crate::redact::Unmasked::of(&store);
@@ -251,9 +269,11 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
 
     runtime.block_on(async {
         let drained = drain_streams(streams, shutdown.clone(), args.shutdown_timeout);
+        let fifo = stop_fifo(fifo_reader, shutdown.clone(), args.shutdown_timeout);
         tokio::join!(
             server::run(listener, Arc::clone(&service), admission, shutdown),
-            drained
+            drained,
+            fifo
         );
     });
     // Tasks still running (a request stuck in the blocking pool) are abandoned, not awaited.
@@ -267,6 +287,7 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
     if let Some(file) = &ready_file {
         file.remove();
     }
+    drop(redact_fifo);
     wipe(store);
     let lost = not_written + crate::audit::ship::lost_events();
     let code = exit::after_serving(lost, crate::audit::ship::execution_ended());
@@ -318,6 +339,19 @@ async fn drain_streams(
             streams = count,
             "the shutdown deadline passed before every stream ended; their last bytes are lost"
         );
+    }
+}
+
+/// At shutdown, wakes the `--redact-fifo` reader and waits for what is waiting in the FIFO.
+async fn stop_fifo(
+    reader: Option<FifoReader>,
+    shutdown: CancellationToken,
+    timeout: std::time::Duration,
+) {
+    let Some(reader) = reader else { return };
+    shutdown.cancelled().await;
+    if !reader.stop(timeout).await {
+        tracing::warn!("the shutdown deadline passed before the redact FIFO was copied");
     }
 }
 

@@ -77,6 +77,14 @@ pub enum StartupError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The `--redact-fifo` cannot be made.
+    #[error("--redact-fifo {path}: {reason}")]
+    RedactFifo {
+        /// Its path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// An input file could not be read.
     #[error("cannot read the {what} {path}: {source}")]
     Input {
@@ -284,7 +292,7 @@ impl StartupError {
         match self {
             Self::ReadyFd { .. } | Self::Fd { .. } => USAGE,
             Self::SocketPathTooLong { .. } | Self::SocketGroup { .. } => USAGE,
-            Self::ReadyFile { .. } => CANT_CREATE,
+            Self::ReadyFile { .. } | Self::RedactFifo { .. } => CANT_CREATE,
             Self::ControlPlaneUrl { .. } | Self::ExecutionId(_) => USAGE,
             Self::Input { .. } => NO_INPUT,
             Self::KeyLength { .. } | Self::Token { .. } => DATA,

@@ -13,7 +13,7 @@
 //! 0660 through the directory descriptor, after `bind`; before that it is 0600 and ours.
 
 use std::ffi::OsString;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -105,6 +105,11 @@ impl SocketFile {
     /// The path the socket was asked for.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The socket directory, opened once and checked: for making other files in it.
+    pub fn dir(&self) -> BorrowedFd<'_> {
+        self.dir.as_fd()
     }
 }
 
