@@ -31,6 +31,7 @@ use super::filter::{StreamFilter, StreamMatcher};
 use crate::audit::{Action, AuditName, AuditNames, AuditQueue, Peer};
 use crate::exit::StartupError;
 use crate::limits::STREAM_READ_CHUNK;
+use crate::messages::STREAM_WITHHELD;
 use crate::store::Store;
 
 /// Mode of the FIFO with a socket group: the sidecar reads, the group writes, nobody else.
@@ -207,14 +208,17 @@ fn read_sessions(
         let Some(woken) = wait_for_writer(&fifo, wake) else {
             return;
         };
+        if woken {
+            return;
+        }
         let matcher = match matcher.get_or_init(|| StreamMatcher::build(store)) {
-            Ok(m) => m,
+            Ok(m) => Some(m),
             Err(err) => {
                 tracing::error!(error = %err, "withholding the redact FIFO: it cannot be masked");
-                return;
+                None
             }
         };
-        let woken = woken || copy_session(fifo, matcher, wake, queue, peer);
+        let woken = copy_session(fifo, matcher, wake, queue, peer);
         if woken {
             return;
         }
@@ -248,27 +252,34 @@ fn wait_for_writer(fifo: &File, wake: &OwnedFd) -> Option<bool> {
     }
 }
 
-/// Copies one session through a fresh filter to stdout; `true` if the wake-up came.
+/// Copies one session through a fresh filter to stdout; `true` if the wake-up came. Without
+/// a matcher nothing may pass unmasked: the session gets one line saying its output was
+/// withheld, and its bytes are read and discarded, so no writer blocks on a full FIFO.
 fn copy_session(
     mut fifo: File,
-    matcher: &StreamMatcher,
+    matcher: Option<&StreamMatcher>,
     wake: &OwnedFd,
     queue: &AuditQueue,
     peer: Peer,
 ) -> bool {
-    let mut filter = StreamFilter::new(matcher);
+    let mut filter = matcher.map(StreamFilter::new);
     let mut buf = vec![0u8; STREAM_READ_CHUNK];
     let mut out = Vec::with_capacity(STREAM_READ_CHUNK + 64);
     let mut stdout = std::io::stdout().lock();
+    if filter.is_none() {
+        let _ = stdout.write_all(STREAM_WITHHELD.as_bytes());
+    }
     let mut woken = false;
     loop {
         match fifo.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                filter.feed(&buf[..n], &mut out);
+                if let Some(filter) = filter.as_mut() {
+                    filter.feed(&buf[..n], &mut out);
+                    let _ = stdout.write_all(&out);
+                    out.zeroize();
+                }
                 buf[..n].zeroize();
-                let _ = stdout.write_all(&out);
-                out.zeroize();
                 continue;
             }
             Err(err) if err.kind() == ErrorKind::Interrupted => continue,
@@ -291,6 +302,9 @@ fn copy_session(
             continue;
         }
     }
+    let Some(mut filter) = filter else {
+        return woken;
+    };
     filter.finish(&mut out);
     let _ = stdout.write_all(&out);
     let _ = stdout.flush();
