@@ -26,7 +26,7 @@
 //! - [`token`]: the client token, checked in constant time.
 //! - [`redact`]: the redaction engine (over the forms of `ax_protocol::encodings`).
 //! - [`audit`]: the audit queue, its writer thread, the JSON-lines and control-plane sinks.
-//! - [`stream`]: the launcher's stream filter (`--redact-stream`).
+//! - [`stream`]: the launcher's stream filter (`--redact-stream`) and the FIFO (`--redact-fifo`).
 //! - [`ready`]: the ready line for the launcher, on a descriptor or in a file.
 //! - [`probe`]: `probe`: Hello and Ping against a running sidecar, for health checks.
 //! - [`logging`]: tracing to stderr, text or JSON, through a bounded queue that never blocks.
