@@ -40,6 +40,8 @@ const GROUP: u32 = 4741;
 const NODE_UID: u32 = 4742;
 const OUTSIDER_UID: u32 = 4743;
 const OUTSIDER_GID: u32 = 4744;
+/// The Go shim's module path (`sdk-shims/go/go.mod`).
+const GO_MODULE: &str = "github.com/ax-secrets/ax-secrets/sdk-shims/go";
 /// Where the socket directory appears inside the sandbox.
 const SOCKET_IN_SANDBOX: &str = "/run/ax/sidecar.sock";
 
@@ -184,7 +186,7 @@ fn build_go_node(into: &Path) -> PathBuf {
     fs::write(
         module.join("go.mod"),
         format!(
-            "module axsandboxnode\n\ngo 1.22\n\nrequire github.com/ax-secrets/ax-secrets/sdk-shims/go v0.0.0\n\nreplace github.com/ax-secrets/ax-secrets/sdk-shims/go => {}\n",
+            "module axsandboxnode\n\ngo 1.22\n\nrequire {GO_MODULE} v0.0.0\n\nreplace {GO_MODULE} => {}\n",
             shim.display()
         ),
     )

@@ -2,11 +2,12 @@
 //!
 //! Order: refuse a socket path no client could connect to, claim the inherited descriptors
 //! (ready line, token, streams), resolve the socket group and check the ready file's
-//! directory, harden the process,
-//! read the key and the token, get the bundle (open the local file, or fetch it from the control
-//! plane) into the locked arena, open the audit sink, bind the socket, start the streams, write
-//! `READY` (descriptor and file), serve. Hardening comes before any secret is in memory; descriptors are claimed
-//! before anything else opens one, so their numbers still name what the launcher passed.
+//! directory, harden the process, read the key and the token, get the bundle (open the local
+//! file, or fetch it from the control plane) into the locked arena, open the audit sink, bind
+//! the socket (and make the redact FIFO beside it), start the streams, write `READY` (file,
+//! then descriptor), serve. Hardening comes before any secret is in memory; descriptors are
+//! claimed before anything else opens one, so their numbers still name what the launcher
+//! passed.
 //!
 //! Any failure before `READY` returns a [`StartupError`] and leaves no socket behind (the
 //! socket file removes itself when dropped). Between the stages, the start-up guard looks for
@@ -32,9 +33,9 @@ use crate::audit::{AuditQueue, AuditWriter};
 use crate::cli::ServeArgs;
 use crate::exit::{self, StartupError};
 use crate::harden::harden;
-use crate::limits::MAX_SOCKET_PATH;
 use crate::limits::{
-    AUDIT_FINISH_GRACE, AUDIT_FLUSH_INTERVAL, ConnectionLimits, LOG_FLUSH_PATIENCE, SHUTDOWN_MARGIN,
+    AUDIT_FINISH_GRACE, AUDIT_FLUSH_INTERVAL, ConnectionLimits, LOG_FLUSH_PATIENCE,
+    MAX_SOCKET_PATH, SHUTDOWN_MARGIN,
 };
 use crate::mode;
 use crate::ready::{ReadyFd, ReadyFile};

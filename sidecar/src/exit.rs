@@ -58,7 +58,10 @@ pub enum StartupError {
         fd: i32,
     },
     /// `--socket` is longer than a Unix socket address holds.
-    #[error("--socket path is {len} bytes; a Unix socket path holds at most {max}", max = crate::limits::MAX_SOCKET_PATH)]
+    #[error(
+        "--socket path is {len} bytes; a Unix socket path holds at most {max}",
+        max = crate::limits::MAX_SOCKET_PATH
+    )]
     SocketPathTooLong {
         /// Its length in bytes.
         len: usize,

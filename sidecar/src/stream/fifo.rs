@@ -201,7 +201,11 @@ fn read_sessions(
         let fifo = match openat(dir, name.as_os_str(), flags, Mode::empty()) {
             Ok(fd) => File::from(fd),
             Err(err) => {
-                tracing::error!(error = %err, fifo = ?Path::new(name), "cannot open the redact FIFO; no longer reading it");
+                tracing::error!(
+                    error = %err,
+                    fifo = ?Path::new(name),
+                    "cannot open the redact FIFO; no longer reading it"
+                );
                 return;
             }
         };
