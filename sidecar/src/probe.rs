@@ -103,17 +103,23 @@ pub fn run(args: &ProbeArgs) -> Result<(), ProbeError> {
         return Err(ProbeError::PathTooLong { len });
     }
     let token = args.token_file.as_deref().map(read_token).transpose()?;
-    let deadline = Instant::now() + args.timeout;
+    let timeout = args.timeout;
+    let deadline = Instant::now() + timeout;
     let (tx, rx) = mpsc::channel();
     let socket = args.socket.clone();
     std::thread::Builder::new()
         .name("probe".into())
         .spawn(move || {
-            let _ = tx.send(converse(
-                &socket,
-                token.as_deref().map(|t| &t[..]),
-                deadline,
-            ));
+            let token = token.as_deref().map(|t| &t[..]);
+            // The socket's own timeouts end at the deadline too: whichever side sees it first,
+            // the answer is the same.
+            let result = converse(&socket, token, deadline).map_err(|err| match err {
+                ProbeError::Transport { source, .. } if timed_out(&source) => {
+                    ProbeError::Timeout(timeout)
+                }
+                other => other,
+            });
+            let _ = tx.send(result);
         })
         .map_err(|source| ProbeError::Transport {
             step: "starting the probe",
@@ -122,6 +128,14 @@ pub fn run(args: &ProbeArgs) -> Result<(), ProbeError> {
     // The worker is left behind on timeout: the process exits right after.
     rx.recv_timeout(args.timeout)
         .unwrap_or(Err(ProbeError::Timeout(args.timeout)))
+}
+
+/// Whether an I/O error is a socket timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO` ran out).
+fn timed_out(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 /// The token file's text without one trailing newline.
