@@ -120,7 +120,8 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
             )?)
         }
         None => None,
-    };
+    }
+    .map(Arc::new);
     let socket_file = Arc::new(socket_file);
     let queue = Arc::new(AuditQueue::new(args.audit_queue as usize));
     let writer = AuditWriter::spawn(
@@ -198,6 +199,7 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         wiper: store.wiper(),
         socket: Arc::clone(&socket_file),
         ready_file: ready_file.clone(),
+        redact_fifo: redact_fifo.clone(),
         queue: Arc::clone(&queue),
     })
     .map_err(|source| StartupError::Runtime {
@@ -288,7 +290,9 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
     if let Some(file) = &ready_file {
         file.remove();
     }
-    drop(redact_fifo);
+    if let Some(fifo) = &redact_fifo {
+        fifo.remove();
+    }
     wipe(store);
     let lost = not_written + crate::audit::ship::lost_events();
     let code = exit::after_serving(lost, crate::audit::ship::execution_ended());

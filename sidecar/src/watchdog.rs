@@ -16,6 +16,7 @@ use crate::arena::Wiper;
 use crate::audit::AuditQueue;
 use crate::ready::ReadyFile;
 use crate::socket::SocketFile;
+use crate::stream::fifo::RedactFifo;
 
 /// How long the watchdog's last log line may take to reach stderr before it exits anyway.
 const LOG_PATIENCE: Duration = Duration::from_millis(100);
@@ -49,6 +50,8 @@ pub struct Teardown {
     pub socket: Arc<SocketFile>,
     /// The `--ready-file`, if any.
     pub ready_file: Option<Arc<ReadyFile>>,
+    /// The `--redact-fifo`, if any.
+    pub redact_fifo: Option<Arc<RedactFifo>>,
     /// The audit queue, to count what was not written.
     pub queue: Arc<AuditQueue>,
 }
@@ -144,6 +147,9 @@ fn fire(teardown: &Teardown) -> ! {
     teardown.socket.remove();
     if let Some(file) = &teardown.ready_file {
         file.remove();
+    }
+    if let Some(fifo) = &teardown.redact_fifo {
+        fifo.remove();
     }
     let lost = teardown.queue.unwritten() + crate::audit::ship::lost_events();
     let code = crate::exit::after_serving(lost, crate::audit::ship::execution_ended());

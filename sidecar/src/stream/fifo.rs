@@ -10,7 +10,8 @@
 //! has come), copies through a fresh [`StreamFilter`] until end of file, flushes what the
 //! filter held back, records one `redact_stream` audit event, closes, and opens again. At
 //! shutdown a byte on a wake-up pipe ends the wait: what is in the FIFO then is copied, and the
-//! thread ends. Bytes a writer sends after that are not copied.
+//! thread ends. Bytes a writer sends after that are not copied. The FIFO is removed at exit,
+//! by the orderly stop or by the watchdog.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -164,6 +165,14 @@ impl RedactFifo {
 
 impl Drop for RedactFifo {
     fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+impl RedactFifo {
+    /// Removes the FIFO now if it is still the one made (what dropping does); for the shutdown
+    /// watchdog, which exits without running destructors. Doing it twice is harmless.
+    pub fn remove(&self) {
         let same = fstatat(
             &self.dir,
             self.name.as_os_str(),
