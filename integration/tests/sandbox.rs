@@ -27,7 +27,9 @@ use std::process::{Child, Command, Output, Stdio};
 
 use ax_protocol::frame::decode_response;
 use ax_protocol::{ErrorCode, ResponseBody};
-use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
+use std::os::unix::process::CommandExt;
+
+use nix::fcntl::OFlag;
 use serde_json::Value;
 use support::{fingerprint, repo_root, sidecar_bin};
 
@@ -132,9 +134,23 @@ fn serve() -> Served {
     assert!(sealed.status.success(), "{sealed:?}");
 
     // Readiness on a pipe: the test reads READY (or end of file if the sidecar exits first).
+    // The write end stays close-on-exec here and becomes fd 3 in the child alone: made
+    // inheritable in this process, a sidecar of a test running alongside would inherit it too
+    // and keep the pipe from ever reaching end of file.
     let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
-    fcntl(&ready_w, FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
-    let child = Command::new(sidecar_bin())
+    let mut command = Command::new(sidecar_bin());
+    let write_fd = ready_w.as_raw_fd();
+    // SAFETY: between fork and exec the closure only calls dup2, which is async-signal-safe.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(move || {
+            if nix::libc::dup2(write_fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = command
         .arg("serve")
         .arg("--socket")
         .arg(outer.path().join("run").join("sidecar.sock"))
@@ -148,8 +164,7 @@ fn serve() -> Served {
         .arg(GROUP.to_string())
         .arg("--audit-file")
         .arg(p("audit.jsonl"))
-        .arg("--ready-fd")
-        .arg(ready_w.as_raw_fd().to_string())
+        .args(["--ready-fd", "3"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(File::create(p("stderr")).unwrap())
