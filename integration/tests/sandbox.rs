@@ -428,28 +428,20 @@ fn a_node_outside_the_allowed_uid_and_gid_is_refused_for_its_uid_in_the_sandbox(
         other => panic!("expected Error, got {other:?}"),
     }
 
-    // The shims see an unavailable sidecar with the code Unauthorized. The Go shim reads the
-    // refusal even when its Hello could not be written; the Python shim of this branch does
-    // not yet (its Hello may hit the closed socket first and report no code: issue 13, the
-    // shims' "read id-0 errors after a failed write"), so for it the code may still be null.
-    let go = json_line(&in_sandbox(
-        &bwrap,
-        &served,
-        &go_node,
-        &outsider,
-        &["/opt/ax/bin/node-go", NAME],
-    ));
-    assert_eq!(go["error"], "unavailable", "{go}");
-    assert_eq!(go["code"], "Unauthorized", "{go}");
-    let py = json_line(&in_sandbox(
-        &bwrap,
-        &served,
-        &go_node,
-        &outsider,
-        &["python3", "/opt/ax/nodes/node.py", NAME],
-    ));
-    assert_eq!(py["error"], "unavailable", "{py}");
-    assert!(py["code"] == "Unauthorized" || py["code"].is_null(), "{py}");
+    // The shims see an unavailable sidecar with the code Unauthorized, and say it is the uid,
+    // not the token, even when their Hello could not be written (they read the waiting
+    // refusal after the failed write).
+    for (shim, command) in [
+        ("go", &["/opt/ax/bin/node-go", NAME][..]),
+        ("python", &["python3", "/opt/ax/nodes/node.py", NAME][..]),
+    ] {
+        let seen = json_line(&in_sandbox(&bwrap, &served, &go_node, &outsider, command));
+        assert_eq!(seen["shim"], shim, "{seen}");
+        assert_eq!(seen["error"], "unavailable", "{seen}");
+        assert_eq!(seen["code"], "Unauthorized", "{seen}");
+        assert_eq!(seen["mentions_uid"], true, "{seen}");
+        assert_eq!(seen["mentions_token"], false, "{seen}");
+    }
 
     // And the probe says uid, not token.
     let probe = in_sandbox(

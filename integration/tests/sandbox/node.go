@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 
 	"github.com/ax-secrets/ax-secrets/sdk-shims/go/ax"
 )
@@ -21,6 +22,8 @@ func main() {
 	case errors.As(err, &unavailable):
 		out["error"] = "unavailable"
 		out["code"] = unavailable.Code.String()
+		out["mentions_uid"] = strings.Contains(err.Error(), "uid")
+		out["mentions_token"] = strings.Contains(err.Error(), "token")
 	case err != nil:
 		out["error"] = err.Error()
 	default:

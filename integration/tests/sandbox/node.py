@@ -24,4 +24,6 @@ try:
 except SecretsUnavailableError as err:
     out["error"] = "unavailable"
     out["code"] = err.code
+    out["mentions_uid"] = "uid" in str(err)
+    out["mentions_token"] = "token" in str(err)
 print(json.dumps(out))
