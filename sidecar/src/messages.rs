@@ -38,3 +38,6 @@ pub const STREAM_WITHHELD: &str =
 pub const INTERNAL: &str = "the sidecar failed to serve this request; see its log";
 /// `Internal`: the redaction matcher could not be built.
 pub const REDACTION_UNAVAILABLE: &str = "redaction is unavailable; see the sidecar's log";
+/// Logged when the SIGTERM that ends serving is the death signal of a launcher that exited.
+pub const LAUNCHER_EXITED: &str = "the process that started the sidecar exited, and its death \
+    signal (SIGTERM) stops the sidecar; start it with --no-parent-death to outlive its parent";

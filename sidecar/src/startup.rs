@@ -25,6 +25,7 @@ use nix::unistd::{Pid, getppid};
 
 use crate::exit::StartupError;
 use crate::harden::HardenError;
+use crate::messages;
 
 /// How often an asynchronous stage of start-up (the bundle fetch) looks for a pending signal
 /// or a dead launcher.
@@ -134,6 +135,7 @@ impl Guard {
         self,
         on_signal: impl FnOnce(&'static str) + Send + 'static,
     ) -> std::io::Result<()> {
+        let (parent, watch_parent) = (self.parent, self.watch_parent);
         std::thread::Builder::new()
             .name("ax-signals".into())
             .stack_size(64 * 1024)
@@ -146,6 +148,15 @@ impl Guard {
                         Err(_) => {}
                     }
                 };
+                // The death signal is a SIGTERM nobody sent: say where it came from, so an
+                // operator who started the sidecar from a script that exits knows the fix.
+                if watch_parent && getppid() != parent {
+                    tracing::warn!(
+                        launcher_pid = parent.as_raw(),
+                        "{}",
+                        messages::LAUNCHER_EXITED
+                    );
+                }
                 on_signal(name);
             })?;
         Ok(())

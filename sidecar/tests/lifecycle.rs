@@ -152,6 +152,10 @@ fn stops_cleanly_on_sigterm_with_idle_and_busy_clients() {
 
     let (status, stderr) = sidecar.wait();
     assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("the process that started the sidecar exited"),
+        "a SIGTERM the launcher sent is no parent death: {stderr}"
+    );
     assert_socket_removed(&fixture.socket);
     for client in &mut idle {
         client.expect_shutdown_notice();
@@ -446,6 +450,12 @@ fn stops_cleanly_when_its_parent_dies() {
     assert!(
         stderr.contains("stopped"),
         "no clean-shutdown line in the log: {stderr}"
+    );
+    // The SIGTERM came from no one: the log says it was the launcher's exit, and the fix.
+    assert!(
+        stderr.contains("the process that started the sidecar exited")
+            && stderr.contains("--no-parent-death"),
+        "the log does not say the launcher exited: {stderr}"
     );
     assert_eq!(audited_gets(&fixture), ["DB_URL"]);
 }
