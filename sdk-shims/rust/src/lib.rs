@@ -43,11 +43,11 @@
 //! # The connection
 //!
 //! [`AxiomContext`] connects lazily, on the first call, does the handshake once and reuses the
-//! connection; it is `Send + Sync`, and calls from several threads take turns on it. A
-//! connection the sidecar closed in between (it restarted, or closed an idle connection) is
-//! replaced, once, before the request is sent; a request that was sent is never sent again
-//! (PROTOCOL §7.4). Buffers the client owns are wiped after each call; values reach the caller
-//! as ordinary `String`s.
+//! connection; it is `Send + Sync`, and calls from several threads take turns on it. Every
+//! request is idempotent, so one that fails on a reused connection before any byte of its
+//! answer arrived (the sidecar closed an idle connection, or restarted) is sent once more on a
+//! fresh connection; never on a fresh one, never twice (PROTOCOL §7.4). Buffers the client owns
+//! are wiped after each call; values reach the caller as ordinary `String`s.
 //!
 //! # Layout
 //!
@@ -76,5 +76,5 @@ pub use ax_protocol::ErrorCode;
 pub use ax_protocol::name::NameError;
 pub use client::{SOCKET_ENV, TOKEN_ENV};
 pub use context::{AxiomContext, Builder};
-pub use error::{Error, Reason};
+pub use error::{Error, Reason, Refused};
 pub use mock::MockAxiomContext;

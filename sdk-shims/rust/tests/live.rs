@@ -7,7 +7,7 @@ mod support;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Barrier;
 
-use ax_secrets::{AxiomContext, Error, MockAxiomContext, Reason, Redacted, SecretInfo};
+use ax_secrets::{AxiomContext, Error, MockAxiomContext, Reason, Redacted, Refused, SecretInfo};
 use serde_json::json;
 use support::{Sidecar, is_child, run_in_child};
 
@@ -253,13 +253,16 @@ fn a_wrong_token_is_a_typed_error_naming_the_socket() {
         .build();
     let error = ax.secrets().try_get("OPENAI_API_KEY").unwrap_err();
     assert!(
-        matches!(&error, Error::Unauthorized { socket } if *socket == sidecar.socket),
+        matches!(
+            &error,
+            Error::Unauthorized { socket, refused: Refused::Token } if *socket == sidecar.socket
+        ),
         "{error:?}"
     );
     assert_eq!(
         error.to_string(),
         format!(
-            "ax-secrets: the sidecar at {} refused the client token",
+            "ax-secrets: the sidecar at {} refused the client token (missing or wrong)",
             sidecar.socket.display()
         )
     );
