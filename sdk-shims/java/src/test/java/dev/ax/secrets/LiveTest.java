@@ -195,7 +195,8 @@ class LiveTest {
         AxiomContext wrong = new AxiomContext(shared.socket(), "not-" + shared.token());
         SecretsUnavailableException failed = assertThrows(SecretsUnavailableException.class,
                 () -> wrong.secrets().get("OPENAI_API_KEY"));
-        assertEquals("ax-secrets: the sidecar at " + shared.socket() + " refused the client token",
+        assertEquals("ax-secrets: the sidecar at " + shared.socket()
+                + " refused the client token (missing or wrong)",
                 failed.getMessage());
         assertEquals(Optional.of(shared.socket()), failed.socketPath());
         assertEquals(Optional.of(ErrorCode.UNAUTHORIZED), failed.code());
