@@ -361,7 +361,7 @@ fn connection_error<T>(
     let error = match code {
         ErrorCode::Unauthorized => Error::Unauthorized {
             socket: socket.to_owned(),
-            refused: Refused::Uid(effective_uid()),
+            refused: Refused::Uid(process_uid()),
         },
         ErrorCode::ShuttingDown | ErrorCode::Busy => {
             unavailable(socket, kind, Reason::NotServed(code))
@@ -395,16 +395,16 @@ fn is_end_of_stream(error: &Error) -> bool {
     }
 }
 
-/// The uid the sidecar sees through `SO_PEERCRED`: this process's effective uid.
+/// This process's uid, for the message of a refused uid (PROTOCOL §1: `SO_PEERCRED`).
 #[allow(unsafe_code)]
-fn effective_uid() -> u32 {
+fn process_uid() -> u32 {
     unsafe extern "C" {
-        // SAFETY: geteuid takes nothing, cannot fail and touches no memory (POSIX); `uid_t` is
+        // SAFETY: getuid takes nothing, cannot fail and touches no memory (POSIX); `uid_t` is
         // a 32-bit unsigned integer on every Unix Rust supports here. Declared `safe`, so the
         // call needs no unsafe block.
-        safe fn geteuid() -> u32;
+        safe fn getuid() -> u32;
     }
-    geteuid()
+    getuid()
 }
 
 /// Checks an answer's id and kind; the `bool` says whether the connection may be kept.

@@ -63,8 +63,8 @@ pub enum Error {
 pub enum Refused {
     /// The client token was missing or wrong.
     Token,
-    /// The uid this process connected with (its effective uid, what `SO_PEERCRED` reports)
-    /// may not connect to this sidecar.
+    /// This process's uid (`getuid()`) may not connect to this sidecar (it checks the uid
+    /// `SO_PEERCRED` gives, the effective uid, which is the same unless the program is setuid).
     Uid(u32),
 }
 

@@ -301,7 +301,7 @@ fn an_unauthorized_with_id_zero_is_a_refused_uid() {
     });
     let ax = context(&fake);
     let error = ax.secrets().try_get("A").unwrap_err();
-    let uid = nix::unistd::geteuid().as_raw();
+    let uid = nix::unistd::getuid().as_raw();
     assert!(
         matches!(error, Error::Unauthorized { refused: Refused::Uid(got), .. } if got == uid),
         "{error:?}"
