@@ -147,7 +147,7 @@ namespace Ax.Secrets.Testing
                 using (var wrong = new AxiomContext(shared.Socket, "not-" + shared.Token))
                 {
                     var e = Assert.Throws<SecretsUnavailableException>(() => wrong.Secrets().Get("OPENAI_API_KEY"));
-                    Assert.Equal("ax-secrets: the sidecar at " + shared.Socket + " refused the client token", e.Message);
+                    Assert.Equal("ax-secrets: the sidecar at " + shared.Socket + " refused the client token (missing or wrong)", e.Message);
                     Assert.Equal(shared.Socket, e.SocketPath);
                     Assert.Equal((ErrorCode?)ErrorCode.Unauthorized, e.Code);
                     Assert.False(e.ToString().Contains(shared.Token), "the exception shows the token");
