@@ -439,3 +439,28 @@ fn close_drops_the_connection_and_the_next_call_reconnects() {
     ax.close();
     assert!(ax.secrets().exists("SHORT").unwrap());
 }
+
+#[test]
+fn a_uid_the_sidecar_does_not_allow_is_refused_as_a_uid_not_a_token() {
+    let uid = nix::unistd::getuid().as_raw();
+    let other = if uid == 4_242_424 {
+        4_242_425
+    } else {
+        4_242_424
+    };
+    let sidecar = Sidecar::start_with(
+        json!({"A": "v"}),
+        json!({}),
+        None,
+        &["--allow-uid", &other.to_string()],
+    );
+    let ax = AxiomContext::builder().socket(&sidecar.socket).build();
+    let error = ax.secrets().try_get("A").unwrap_err();
+    assert!(
+        matches!(error, Error::Unauthorized { refused: Refused::Uid(got), .. } if got == uid),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&format!("uid {uid}")), "{message}");
+    assert!(!message.contains("token"), "{message}");
+}

@@ -206,7 +206,7 @@ class ClientTest {
     }
 
     @Test
-    void aConnectionClosedTwiceInARowIsATypedError() throws Exception {
+    void aResentRequestThatFailsOnTheFreshConnectionIsATypedError() throws Exception {
         FakeSidecar f = fake((i, peer) -> {
             if (i == 0) {
                 peer.handshake();
