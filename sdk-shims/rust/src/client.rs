@@ -1,5 +1,6 @@
-//! The sidecar client: lazy configuration and connection, the handshake, request ids, the
-//! retry rules, and the mapping of answers onto results and errors.
+//! The sidecar client: lazy configuration and connection, request ids, the resend rule, and the
+//! mapping of answers onto results (the handshake is in `handshake.rs`; what an answer or a
+//! failure means for the call, in `verdict.rs`).
 //!
 //! One connection per client, reused for every call and guarded by a mutex, so one request is
 //! in flight at a time. The rules of PROTOCOL §7:
@@ -24,19 +25,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use ax_protocol::limits::PROTOCOL_VERSION;
 use ax_protocol::name::is_valid_name;
-use ax_protocol::{ErrorCode, Request, RequestBody, Response, ResponseBody, SecretText};
-use zeroize::{Zeroize, Zeroizing};
+use ax_protocol::{Request, RequestBody, ResponseBody, SecretText};
+use zeroize::Zeroize;
 
 use crate::api::{Redacted, Rendered, SecretInfo, Secrets};
-use crate::connection::{Connection, SendError, peer_gone};
-use crate::error::{Error, MAX_SOCKET_PATH, Reason, Refused};
+use crate::connection::{Connection, SendError};
+use crate::error::{Error, MAX_SOCKET_PATH, Reason};
+use crate::handshake::handshake;
+use crate::verdict::{
+    Failure, connection_error, connection_error_code, is_end_of_stream, judge, unavailable,
+};
 use crate::wire::encode_request;
-
-/// The id of every `Hello`: nonzero, so that an `Unauthorized` under it (the token) is told
-/// from one with id 0 (the uid, refused before the `Hello` was read; PROTOCOL §7.1).
-const HELLO_ID: u32 = 1;
 
 /// The `client` the handshake names, e.g. `"rust/0.1.0"`.
 pub(crate) const CLIENT_NAME: &str = concat!("rust/", env!("CARGO_PKG_VERSION"));
@@ -74,15 +74,6 @@ impl State {
         self.next_id = id.checked_add(1).unwrap_or(1);
         id
     }
-}
-
-/// Why one attempt failed.
-enum Failure {
-    /// A reused connection failed before any byte of the answer arrived: the request is sent
-    /// once more on a fresh connection; the error is the call's if that is not allowed.
-    Resend(Error),
-    /// Final.
-    Fatal(Error),
 }
 
 /// Speaks protocol v2 to one sidecar; `ax.secrets()` of [`AxiomContext`](crate::AxiomContext).
@@ -278,213 +269,7 @@ impl Client {
         }
         let conn = Connection::connect(socket, self.settings.timeout)
             .map_err(|e| Failure::Fatal(unavailable(socket, kind, Reason::Connect(e))))?;
-        handshake(conn, config, socket)
-    }
-}
-
-/// Sends the `Hello` on a fresh connection and reads its answer.
-fn handshake(mut conn: Connection, config: &Config, socket: &Path) -> Result<Connection, Failure> {
-    let hello = Request {
-        id: HELLO_ID,
-        body: RequestBody::Hello {
-            version: PROTOCOL_VERSION,
-            client: Cow::Borrowed(CLIENT_NAME),
-            token: config
-                .token
-                .as_ref()
-                .map(|token| SecretText::borrowed(token.expose())),
-        },
-    };
-    let mut frame = Zeroizing::new(Vec::new());
-    encode_request(&hello, &mut frame).map_err(Failure::Fatal)?;
-    let sent = conn.send(&frame);
-    drop(frame);
-    let write_failed = match sent {
-        Ok(()) => None,
-        // Closed at once: what the sidecar said first (Busy, Unauthorized) is still readable.
-        Err(SendError::PeerGone(reason)) => Some(reason),
-        Err(SendError::Failed(reason)) => {
-            return Err(Failure::Fatal(unavailable(socket, "Hello", reason)));
-        }
-    };
-    let verdict = match (conn.receive(), write_failed) {
-        (Ok(response), write_failed) => match (connection_error_code(&response), write_failed) {
-            (Some(code), _) => connection_error(socket, "Hello", code, false),
-            (None, Some(reason)) => Err(Failure::Fatal(unavailable(socket, "Hello", reason))),
-            (None, None) => {
-                judge(response, HELLO_ID, socket, "Hello", &|body| match body {
-                    ResponseBody::Hello {
-                        version: PROTOCOL_VERSION,
-                        ..
-                    } => Ok(Ok(())),
-                    ResponseBody::Hello { version, .. } => Ok(Err(version)),
-                    other => Err(other.kind()),
-                })
-                .0
-            }
-        },
-        (Err(_), Some(reason)) | (Err(reason), None) => {
-            Err(Failure::Fatal(unavailable(socket, "Hello", reason)))
-        }
-    };
-    match verdict? {
-        Ok(()) => {
-            conn.wipe();
-            Ok(conn)
-        }
-        Err(version) => Err(Failure::Fatal(unavailable(
-            socket,
-            "Hello",
-            Reason::WrongVersion(version),
-        ))),
-    }
-}
-
-/// The code of a connection-level error (PROTOCOL §7.3): an `Error` with id 0, which answers
-/// no request and is followed by the sidecar closing the connection.
-fn connection_error_code(response: &Response<'_>) -> Option<ErrorCode> {
-    match response.body {
-        ResponseBody::Error { code, .. } if response.id == 0 => Some(code),
-        _ => None,
-    }
-}
-
-/// What a connection-level error means: its code is the call's error (a refused uid for
-/// `Unauthorized`); only `ShuttingDown` on a reused connection asks for a resend, since the
-/// request was not served and a fresh connection may reach a new sidecar.
-fn connection_error<T>(
-    socket: &Path,
-    kind: &'static str,
-    code: ErrorCode,
-    reused: bool,
-) -> Result<T, Failure> {
-    let error = match code {
-        ErrorCode::Unauthorized => Error::Unauthorized {
-            socket: socket.to_owned(),
-            refused: Refused::Uid(process_uid()),
-        },
-        ErrorCode::ShuttingDown | ErrorCode::Busy => {
-            unavailable(socket, kind, Reason::NotServed(code))
-        }
-        code => Error::Refused {
-            socket: socket.to_owned(),
-            request: kind,
-            code,
-        },
-    };
-    if reused && code == ErrorCode::ShuttingDown {
-        Err(Failure::Resend(error))
-    } else {
-        Err(Failure::Fatal(error))
-    }
-}
-
-/// Whether a failed read met the end of the stream or a reset: the connection was closed, which
-/// on a reused connection is the idle-close race (PROTOCOL §7.4) and not a broken answer.
-fn is_end_of_stream(error: &Error) -> bool {
-    match error {
-        Error::Unavailable {
-            reason: Reason::Closed,
-            ..
-        } => true,
-        Error::Unavailable {
-            reason: Reason::Broken(e),
-            ..
-        } => peer_gone(e),
-        _ => false,
-    }
-}
-
-/// This process's uid, for the message of a refused uid (PROTOCOL §1: `SO_PEERCRED`).
-#[allow(unsafe_code)]
-fn process_uid() -> u32 {
-    unsafe extern "C" {
-        // SAFETY: getuid takes nothing, cannot fail and touches no memory (POSIX); `uid_t` is
-        // a 32-bit unsigned integer on every Unix Rust supports here. Declared `safe`, so the
-        // call needs no unsafe block.
-        safe fn getuid() -> u32;
-    }
-    getuid()
-}
-
-/// Checks an answer's id and kind; the `bool` says whether the connection may be kept.
-fn judge<T>(
-    response: Response<'_>,
-    id: u32,
-    socket: &Path,
-    kind: &'static str,
-    answer: &impl Fn(ResponseBody<'_>) -> Result<T, &'static str>,
-) -> (Result<T, Failure>, bool) {
-    if response.id != id {
-        let reason = Reason::IdMismatch {
-            sent: id,
-            received: response.id,
-        };
-        return (
-            Err(Failure::Fatal(unavailable(socket, kind, reason))),
-            false,
-        );
-    }
-    match response.body {
-        ResponseBody::Error { code, .. } => refusal(socket, kind, code),
-        body => match answer(body) {
-            Ok(value) => (Ok(value), true),
-            Err(other) => {
-                let reason = Reason::UnexpectedAnswer(other);
-                (
-                    Err(Failure::Fatal(unavailable(socket, kind, reason))),
-                    false,
-                )
-            }
-        },
-    }
-}
-
-/// What an error answer under the request's own id means for the call and the connection
-/// (PROTOCOL §6.6). None is resent: the connection answered.
-fn refusal<T>(socket: &Path, kind: &'static str, code: ErrorCode) -> (Result<T, Failure>, bool) {
-    let socket = socket.to_owned();
-    match code {
-        ErrorCode::ShuttingDown | ErrorCode::Busy => (
-            Err(Failure::Fatal(Error::Unavailable {
-                socket,
-                request: kind,
-                reason: Reason::NotServed(code),
-            })),
-            false,
-        ),
-        // Under the Hello's id (never 0): the token; a refused uid comes with id 0.
-        ErrorCode::Unauthorized => (
-            Err(Failure::Fatal(Error::Unauthorized {
-                socket,
-                refused: Refused::Token,
-            })),
-            false,
-        ),
-        ErrorCode::Internal | ErrorCode::TooLarge => {
-            let error = Error::Refused {
-                socket,
-                request: kind,
-                code,
-            };
-            (Err(Failure::Fatal(error)), true)
-        }
-        _ => {
-            let error = Error::Refused {
-                socket,
-                request: kind,
-                code,
-            };
-            (Err(Failure::Fatal(error)), false)
-        }
-    }
-}
-
-fn unavailable(socket: &Path, request: &'static str, reason: Reason) -> Error {
-    Error::Unavailable {
-        socket: socket.to_owned(),
-        request,
-        reason,
+        handshake(conn, config.token.as_ref(), socket)
     }
 }
 
@@ -548,81 +333,5 @@ impl fmt::Debug for Client {
         f.debug_struct("SidecarSecrets")
             .field("socket", &self.socket())
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
-
-    use super::*;
-    use ax_protocol::frame::to_frame;
-    use ax_protocol::limits::MAX_RESPONSE_FRAME;
-    use std::io::Write;
-    use std::os::unix::net::UnixStream;
-
-    /// The sidecar at its cap writes `Busy` and closes *before* the client's `Hello` is
-    /// written, so that write fails (EPIPE) for certain: the order a fake behind a listener
-    /// cannot force, since `connect` returns before the fake accepts.
-    #[test]
-    fn busy_written_and_closed_before_the_hello_write_is_reported_as_busy() {
-        let (ours, mut theirs) = UnixStream::pair().unwrap();
-        let busy = Response {
-            id: 0,
-            body: ResponseBody::Error {
-                code: ErrorCode::Busy,
-                message: Cow::Borrowed("at the connection cap"),
-            },
-        };
-        theirs
-            .write_all(&to_frame(&busy, MAX_RESPONSE_FRAME).unwrap())
-            .unwrap();
-        drop(theirs);
-        let config = Config {
-            socket: None,
-            token: None,
-        };
-        let Err(Failure::Fatal(error)) =
-            handshake(Connection::from_stream(ours), &config, Path::new("/s"))
-        else {
-            panic!("the handshake did not fail for good");
-        };
-        assert!(
-            matches!(
-                error,
-                Error::Unavailable {
-                    reason: Reason::NotServed(ErrorCode::Busy),
-                    ..
-                }
-            ),
-            "{error:?}"
-        );
-    }
-
-    #[test]
-    fn a_hello_write_that_fails_with_nothing_to_read_is_a_transport_error() {
-        let (ours, theirs) = UnixStream::pair().unwrap();
-        drop(theirs);
-        let config = Config {
-            socket: None,
-            token: None,
-        };
-        let Err(Failure::Fatal(error)) =
-            handshake(Connection::from_stream(ours), &config, Path::new("/s"))
-        else {
-            panic!("the handshake did not fail for good");
-        };
-        assert!(
-            matches!(
-                error,
-                Error::Unavailable {
-                    reason: Reason::Broken(_),
-                    request: "Hello",
-                    ..
-                }
-            ),
-            "{error:?}"
-        );
-        assert_eq!(error.code(), None);
     }
 }

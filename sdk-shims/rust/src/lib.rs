@@ -54,7 +54,9 @@
 //! - `api`: the [`Context`] and [`Secrets`] traits, and what calls return ([`SecretInfo`],
 //!   [`Rendered`], [`Redacted`]).
 //! - `context`: [`AxiomContext`] and its [`Builder`].
-//! - `client`: lazy connection, handshake, ids, retry rules, answers onto results.
+//! - `client`: lazy connection, ids, the resend rule, answers onto results.
+//! - `handshake`: the `Hello` on a fresh connection and what its answer means.
+//! - `verdict`: what an answer or a failed read means for the call and the connection.
 //! - `connection`: one Unix socket, its read buffer and wiping.
 //! - [`wire`]: the frames the client writes and reads, on `ax-protocol`'s framing.
 //! - `error`: [`Error`] and [`Reason`], and every message a user sees.
@@ -67,8 +69,10 @@ mod client;
 mod connection;
 mod context;
 mod error;
+mod handshake;
 mod mock;
 mod redact;
+mod verdict;
 pub mod wire;
 
 pub use api::{Context, Redacted, Rendered, SecretInfo, Secrets};
