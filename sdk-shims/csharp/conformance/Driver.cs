@@ -83,7 +83,13 @@ namespace Ax.Secrets.Conformance
             {
                 string socket = Environment.GetEnvironmentVariable("AX_SECRETS_SOCKET");
                 bool mentions = !string.IsNullOrEmpty(socket) && e.Message.Contains(socket);
-                return new Dictionary<string, object> { { "error", "unavailable" }, { "mentions_socket", mentions } };
+                return new Dictionary<string, object>
+                {
+                    { "error", "unavailable" },
+                    { "mentions_socket", mentions },
+                    { "code", e.Code.HasValue ? e.Code.Value.ToString() : null },
+                    { "mentions_uid", e.Message.Contains("uid") },
+                };
             }
             catch (Exception e)
             {

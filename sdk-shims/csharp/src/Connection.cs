@@ -3,13 +3,16 @@ using System.Net.Sockets;
 
 namespace Ax.Secrets
 {
-    /// <summary>The peer had closed the connection: not one byte of the request was written.</summary>
-    internal sealed class NotSentException : Exception
+    /// <summary>
+    /// Writing failed because the peer had closed the connection (EPIPE, ECONNRESET): what it
+    /// wrote before closing, such as an id-0 <c>Busy</c>, may still be waiting to be read.
+    /// </summary>
+    internal sealed class WriteFailedException : Exception
     {
-        internal NotSentException(string reason) : base(reason) { }
+        internal WriteFailedException(string reason) : base(reason) { }
     }
 
-    /// <summary>The connection broke or timed out after a request was (partly) written.</summary>
+    /// <summary>The connection broke or timed out while a request was written or answered.</summary>
     internal sealed class BrokenException : Exception
     {
         internal BrokenException(string reason, bool timedOut) : base(reason) { TimedOut = timedOut; }
@@ -47,6 +50,9 @@ namespace Ax.Secrets
         /// <summary>Whether bytes beyond the last frame are waiting (the stream is out of step).</summary>
         internal bool HasBuffered { get { return end > start; } }
 
+        /// <summary>Whether any byte of the frame last asked for arrived (after a failed <see cref="Next"/>: whether the answer had begun).</summary>
+        internal bool Began { get; private set; }
+
         /// <summary>
         /// The next frame's body; valid until the next call. Throws <see cref="BrokenException"/>
         /// on end of stream (between frames or inside one) and <see cref="WireException"/>
@@ -54,6 +60,7 @@ namespace Ax.Secrets
         /// </summary>
         internal ArraySegment<byte> Next()
         {
+            Began = end > start;
             while (end - start < Limits.FrameHeaderLength)
             {
                 Fill();
@@ -124,6 +131,7 @@ namespace Ax.Secrets
             {
                 throw new BrokenException("end of stream", false);
             }
+            Began = true;
             end += count;
         }
     }
@@ -161,7 +169,7 @@ namespace Ax.Secrets
         private readonly Socket socket;
         private readonly FrameReader reader;
 
-        private Connection(Socket socket)
+        internal Connection(Socket socket)
         {
             this.socket = socket;
             reader = new FrameReader(new SocketSource(socket), Limits.MaxResponseBody, Limits.ReadBufferSize);
@@ -215,9 +223,21 @@ namespace Ax.Secrets
         }
 
         /// <summary>
+        /// Whether this connection already carried an answered request: only then may a request
+        /// that fails on it before its answer began be resent (PROTOCOL.md §7.4).
+        /// </summary>
+        internal bool IsReused { get; private set; }
+
+        /// <summary>Records that a request was answered on this connection.</summary>
+        internal void MarkAnswered() { IsReused = true; }
+
+        /// <summary>Whether any byte of the frame last read arrived (see <see cref="FrameReader.Began"/>).</summary>
+        internal bool AnswerBegan { get { return reader.Began; } }
+
+        /// <summary>
         /// Writes <paramref name="count"/> bytes, in one write when the kernel takes them.
-        /// Throws <see cref="NotSentException"/> when the peer had closed and nothing went out,
-        /// else <see cref="BrokenException"/>.
+        /// Throws <see cref="WriteFailedException"/> when the peer had closed, else
+        /// <see cref="BrokenException"/>.
         /// </summary>
         internal void Send(byte[] data, int count)
         {
@@ -230,9 +250,9 @@ namespace Ax.Secrets
                 }
                 catch (SocketException e)
                 {
-                    if (sent == 0 && IsPeerGone(e.SocketErrorCode))
+                    if (IsPeerGone(e.SocketErrorCode))
                     {
-                        throw new NotSentException(e.SocketErrorCode.ToString());
+                        throw new WriteFailedException(e.SocketErrorCode.ToString());
                     }
                     throw Broken(e);
                 }

@@ -109,15 +109,29 @@ namespace Ax.Secrets
         }
 
         internal static string CannotConnect(string reason) { return "cannot be reached (" + reason + ")"; }
-        internal const string TokenRefused = "refused the client token";
+        internal static string SocketPathTooLong(string path, int bytes)
+        {
+            return Prefix + "socket path " + path + " is " + bytes + " bytes; a Unix socket path holds at most " + Limits.MaxSocketPath;
+        }
+
+        internal const string TokenRefused = "refused the client token (missing or wrong)";
+
+        /// <summary>An <c>Unauthorized</c> with id 0: this process's uid may not connect (PROTOCOL.md §1).</summary>
+        internal static string UidRefused(long uid)
+        {
+            return "refused this process's uid" + (uid < 0 ? "" : " " + uid) + " (not allowed to connect)";
+        }
         internal static string HandshakeRefused(ErrorCode code) { return "refused the handshake with error " + code; }
         internal static string WrongVersion(int version) { return "speaks protocol version " + version + ", not " + Limits.ProtocolVersion; }
-        internal static string NotServedTwice(ErrorCode code) { return "did not serve the request, twice in a row (error " + code + ")"; }
-        internal const string BrokenTwice = "closed the connection twice in a row before a request could be sent";
+        internal static string NotServed(string kind, ErrorCode code)
+        {
+            return "did not serve " + kind + " (error " + code + ")"
+                + (code == ErrorCode.Busy ? "; it is at its connection limit, try again later" : "");
+        }
 
         internal static string ClosedMidRequest(string kind, string reason)
         {
-            return "closed the connection before answering " + kind + " (" + reason + "); it was not resent";
+            return "closed the connection before answering " + kind + " (" + reason + ")";
         }
 
         internal static string IdMismatch(uint sent, uint received)

@@ -33,6 +33,18 @@ namespace Ax.Secrets
         /// <summary>Environment variable holding the client token (unset or empty: no token).</summary>
         internal const string TokenEnv = "AX_SECRETS_TOKEN";
 
+        /// <summary>
+        /// The longest socket path, in bytes of its UTF-8, that a Unix socket address holds: a
+        /// <c>sockaddr_un</c> has room for 108 bytes with the closing NUL.
+        /// </summary>
+        internal const int MaxSocketPath = 107;
+
+        /// <summary>
+        /// The id of every <c>Hello</c>: nonzero, so that an <c>Unauthorized</c> under it (the
+        /// token) is told from one with id 0 (the uid, refused before the Hello was read).
+        /// </summary>
+        internal const uint HelloId = 1;
+
         /// <summary>Bytes read from the socket at a time; a response that fits is read in one go.</summary>
         internal const int ReadBufferSize = 64 * 1024;
     }

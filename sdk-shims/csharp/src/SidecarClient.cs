@@ -1,6 +1,4 @@
 using System;
-using System.IO;
-using System.Net.Sockets;
 
 namespace Ax.Secrets
 {
@@ -12,23 +10,34 @@ namespace Ax.Secrets
     /// One connection, reused for every call and guarded by a lock, so one request is in
     /// flight at a time. The rules of PROTOCOL.md §7:
     /// <list type="bullet">
-    /// <item>A connection found closed before a request is written (a non-blocking poll sees
-    /// end of stream, or the write fails with EPIPE/ECONNRESET before any byte went out) is
-    /// replaced, once, with a fresh connection and handshake.</item>
-    /// <item><c>ShuttingDown</c> and <c>Busy</c> mean the request was not served: retried once
-    /// on a fresh connection.</item>
-    /// <item>A connection that breaks after a request was written is dropped and the request
-    /// is not resent: the caller gets <see cref="SecretsUnavailableException"/>, and the next
-    /// call connects afresh.</item>
+    /// <item>A connection a non-blocking poll finds closed (or holding unasked-for bytes) is
+    /// replaced before the request is written.</item>
+    /// <item>After a failed write (EPIPE, ECONNRESET), of the <c>Hello</c> or of a request, one
+    /// frame is still read: an <c>Error</c> with id 0 waiting there (<c>Busy</c>,
+    /// <c>Unauthorized</c>, <c>ShuttingDown</c>) is the call's error, with its code; only if
+    /// nothing can be read is it a transport failure.</item>
+    /// <item>Resend once (every request is idempotent, PROTOCOL.md §7.1): when a reused
+    /// connection (one that already answered a request) fails before any byte of the answer
+    /// arrived (the write fails, the read meets the end of the stream or a reset, or the first
+    /// frame is an id-0 <c>ShuttingDown</c>), the request is sent once more on a fresh
+    /// connection with a new handshake. Never on a fresh connection, never twice, never once
+    /// the answer began, never after a timeout; an id-0 <c>Busy</c> or <c>Unauthorized</c> is
+    /// never resent.</item>
+    /// <item>An <c>Unauthorized</c> with id 0 is a refused uid (sent before the Hello was
+    /// read); under the Hello's id, which is never 0, a refused token.</item>
     /// <item>A response whose id is not the request's drops the connection.</item>
     /// </list>
     /// </remarks>
-    internal sealed class SidecarClient : IDisposable
+    internal sealed partial class SidecarClient : IDisposable
     {
-        private sealed class NotServedException : Exception
+        /// <summary>
+        /// A reused connection failed before any byte of the answer arrived: the request is
+        /// sent once more on a fresh connection; <see cref="Error"/> is the call's otherwise.
+        /// </summary>
+        private sealed class ResendException : Exception
         {
-            internal NotServedException(ErrorCode code) : base(code.ToString()) { Code = code; }
-            internal ErrorCode Code { get; }
+            internal ResendException(SecretsUnavailableException error) : base(error.Message) { Error = error; }
+            internal SecretsUnavailableException Error { get; }
         }
 
         /// <summary>Requests up to this size reuse one buffer; a larger one gets its own.</summary>
@@ -91,28 +100,23 @@ namespace Ax.Secrets
                 {
                     throw new ObjectDisposedException(nameof(AxiomContext));
                 }
-                bool retried = false;
+                bool resent = false;
                 while (true)
                 {
                     try
                     {
                         return CallOnce<T>(body);
                     }
-                    catch (NotSentException)
+                    catch (ResendException e)
                     {
                         Drop();
-                        if (retried)
+                        // Only a reused connection asks for a resend, and the resend goes out on
+                        // a fresh one; the guard keeps "never a second time" true whatever changes.
+                        if (resent)
                         {
-                            throw Error(ErrorMessages.BrokenTwice);
+                            throw e.Error;
                         }
-                    }
-                    catch (NotServedException e)
-                    {
-                        Drop();
-                        if (retried)
-                        {
-                            throw Error(ErrorMessages.NotServedTwice(e.Code), e.Code);
-                        }
+                        resent = true;
                     }
                     finally
                     {
@@ -123,7 +127,6 @@ namespace Ax.Secrets
                             writer.Shrink(SmallRequest);
                         }
                     }
-                    retried = true;
                 }
             }
         }
@@ -146,34 +149,78 @@ namespace Ax.Secrets
             {
                 c = Connect();
             }
+            bool reused = c.IsReused;
+            WriteFailedException writeFailed = null;
             try
             {
                 c.Send(writer.Buffer, writer.Length);
             }
+            catch (WriteFailedException e)
+            {
+                writeFailed = e; // what the sidecar wrote before closing may still be readable
+            }
             catch (BrokenException e)
             {
                 Drop();
-                throw Error(ErrorMessages.ClosedMidRequest(body.Kind, e.Message));
+                throw Error(e.TimedOut ? ErrorMessages.TimedOut(body.Kind, timeout) : ErrorMessages.ClosedMidRequest(body.Kind, e.Message));
             }
-            ResponseBody answer = Receive(c, body.Kind, id);
+            ResponseBody answer;
+            uint answerId;
+            try
+            {
+                answer = Receive(c, out answerId);
+            }
+            catch (BrokenException e)
+            {
+                Drop();
+                SecretsUnavailableException error = writeFailed != null
+                    ? Error(ErrorMessages.ClosedMidRequest(body.Kind, writeFailed.Message))
+                    : Error(e.TimedOut ? ErrorMessages.TimedOut(body.Kind, timeout) : ErrorMessages.ClosedMidRequest(body.Kind, e.Message));
+                if (reused && !e.TimedOut && (writeFailed != null || !c.AnswerBegan))
+                {
+                    throw new ResendException(error);
+                }
+                throw error;
+            }
+            var refused = answer as ErrorResponse;
+            if (answerId == 0 && refused != null)
+            {
+                Drop();
+                SecretsUnavailableException error = ConnectionError(body.Kind, refused.Code);
+                if (reused && refused.Code == ErrorCode.ShuttingDown)
+                {
+                    throw new ResendException(error);
+                }
+                throw error;
+            }
+            if (writeFailed != null)
+            {
+                Drop();
+                throw Error(ErrorMessages.ClosedMidRequest(body.Kind, writeFailed.Message));
+            }
+            c.MarkAnswered();
+            if (answerId != id)
+            {
+                Drop();
+                throw Error(ErrorMessages.IdMismatch(id, answerId));
+            }
             var typed = answer as T;
             if (typed != null)
             {
                 return typed;
             }
-            var error = answer as ErrorResponse;
-            if (error != null)
+            if (refused != null)
             {
-                if (error.Code == ErrorCode.ShuttingDown || error.Code == ErrorCode.Busy)
-                {
-                    throw new NotServedException(error.Code);
-                }
                 // Only these leave the connection open (PROTOCOL.md §6.6).
-                if (error.Code != ErrorCode.Internal && error.Code != ErrorCode.TooLarge)
+                if (refused.Code != ErrorCode.Internal && refused.Code != ErrorCode.TooLarge)
                 {
                     Drop();
                 }
-                throw Error(ErrorMessages.ErrorAnswer(body.Kind, error.Code), error.Code);
+                if (refused.Code == ErrorCode.ShuttingDown || refused.Code == ErrorCode.Busy)
+                {
+                    throw Error(ErrorMessages.NotServed(body.Kind, refused.Code), refused.Code);
+                }
+                throw Error(ErrorMessages.ErrorAnswer(body.Kind, refused.Code), refused.Code);
             }
             Drop();
             throw Error(ErrorMessages.UnexpectedAnswer(body.Kind, answer.Kind));
@@ -186,34 +233,19 @@ namespace Ax.Secrets
             return id;
         }
 
-        private ResponseBody Receive(Connection c, string kind, uint expected)
+        /// <summary>Reads and decodes the next frame; a malformed one drops the connection. Throws <see cref="BrokenException"/>.</summary>
+        private ResponseBody Receive(Connection c, out uint id)
         {
-            ResponseBody body;
-            uint id;
             try
             {
                 ArraySegment<byte> frame = c.ReadFrame();
-                body = Codec.DecodeResponse(frame.Array, frame.Offset, frame.Count, out id);
-            }
-            catch (BrokenException e)
-            {
-                Drop();
-                throw Error(e.TimedOut
-                    ? ErrorMessages.TimedOut(kind, timeout)
-                    : ErrorMessages.ClosedMidRequest(kind, e.Message));
+                return Codec.DecodeResponse(frame.Array, frame.Offset, frame.Count, out id);
             }
             catch (WireException e)
             {
                 Drop();
                 throw Error(ErrorMessages.Malformed(e.Kind));
             }
-            // An error sent before any request could be decoded carries id 0.
-            if (id != expected && !(id == 0 && body is ErrorResponse))
-            {
-                Drop();
-                throw Error(ErrorMessages.IdMismatch(expected, id));
-            }
-            return body;
         }
 
         private string Configure()
@@ -237,69 +269,6 @@ namespace Ax.Secrets
                 throw new SecretsUnavailableException(null, ErrorMessages.NoSocketConfigured());
             }
             return path;
-        }
-
-        private Connection Connect()
-        {
-            string where = Configure();
-            Connection c;
-            try
-            {
-                c = Connection.Open(where, timeout);
-            }
-            catch (SocketException e)
-            {
-                // Mono reports a missing path as ConnectionRefused: say which it is.
-                string reason = File.Exists(where) ? e.SocketErrorCode + ": " + e.Message : "no socket file at that path";
-                throw Error(ErrorMessages.CannotConnect(reason));
-            }
-            connection = c;
-            var hello = new WireWriter(64);
-            Codec.EncodeRequest(hello, 0, new HelloRequest(Limits.ProtocolVersion, Limits.ClientName, token));
-            try
-            {
-                c.Send(hello.Buffer, hello.Length);
-            }
-            catch (NotSentException)
-            {
-                Drop();
-                throw Error(ErrorMessages.ClosedMidRequest("Hello", "closed"));
-            }
-            catch (BrokenException e)
-            {
-                Drop();
-                throw Error(ErrorMessages.ClosedMidRequest("Hello", e.Message));
-            }
-            finally
-            {
-                hello.Wipe();
-            }
-            ResponseBody body = Receive(c, "Hello", 0);
-            var accepted = body as HelloResponse;
-            if (accepted != null)
-            {
-                if (accepted.Version != Limits.ProtocolVersion)
-                {
-                    Drop();
-                    throw Error(ErrorMessages.WrongVersion(accepted.Version));
-                }
-                return c;
-            }
-            Drop();
-            var error = body as ErrorResponse;
-            if (error != null)
-            {
-                if (error.Code == ErrorCode.ShuttingDown || error.Code == ErrorCode.Busy)
-                {
-                    throw new NotServedException(error.Code);
-                }
-                if (error.Code == ErrorCode.Unauthorized)
-                {
-                    throw Error(ErrorMessages.TokenRefused, error.Code);
-                }
-                throw Error(ErrorMessages.HandshakeRefused(error.Code), error.Code);
-            }
-            throw Error(ErrorMessages.UnexpectedAnswer("Hello", body.Kind));
         }
 
         private void Drop()

@@ -46,7 +46,7 @@ namespace Ax.Secrets.Testing
             {
                 ArraySegment<byte> frame = reader.Next();
                 RequestBody body = Codec.DecodeRequest(frame.Array, frame.Offset, frame.Count, out id);
-                owner.Record(body);
+                owner.Record(body, id);
                 return body;
             }
             catch (BrokenException)
@@ -116,6 +116,7 @@ namespace Ax.Secrets.Testing
         private readonly Action<FakePeer>[] scripts;
         private readonly List<Thread> handlers = new List<Thread>();
         private readonly List<RequestBody> received = new List<RequestBody>();
+        private readonly List<uint> helloIds = new List<uint>();
         private readonly List<Exception> failures = new List<Exception>();
         private volatile bool stopping;
         private int connections;
@@ -155,11 +156,36 @@ namespace Ax.Secrets.Testing
             return n;
         }
 
-        internal void Record(RequestBody body)
+        /// <summary>The ids the Hellos came with, in order.</summary>
+        internal List<uint> HelloIds
+        {
+            get { lock (received) { return new List<uint>(helloIds); } }
+        }
+
+        /// <summary>How many times a <c>Get</c> of <paramref name="name"/> arrived, on any connection.</summary>
+        internal int GetsOf(string name)
+        {
+            int n = 0;
+            foreach (RequestBody body in Received)
+            {
+                var get = body as GetRequest;
+                if (get != null && get.Name == name)
+                {
+                    n++;
+                }
+            }
+            return n;
+        }
+
+        internal void Record(RequestBody body, uint id)
         {
             lock (received)
             {
                 received.Add(body);
+                if (body is HelloRequest)
+                {
+                    helloIds.Add(id);
+                }
             }
         }
 

@@ -77,6 +77,23 @@ namespace Ax.Secrets.Testing
                     Assert.Equal(("", false), ax.Secrets().Get(name));
                 }
             });
+            h.Test("live: a uid the sidecar does not allow is refused as a uid, not a token", () =>
+            {
+                string uid = Scratch.Run("id", "-u").Trim();
+                using (var s = new Sidecar(new Dictionary<string, object> { { "A", "v" } }))
+                {
+                    s.Extra.Add("--allow-uid");
+                    s.Extra.Add(uid == "4242424" ? "4242425" : "4242424");
+                    s.Start();
+                    using (var refused = new AxiomContext(s.Socket))
+                    {
+                        var e = Assert.Throws<SecretsUnavailableException>(() => refused.Secrets().Get("A"));
+                        Assert.Equal((ErrorCode?)ErrorCode.Unauthorized, e.Code);
+                        Assert.True(e.Message.Contains("uid " + uid), e.Message);
+                        Assert.False(e.Message.Contains("token"), e.Message);
+                    }
+                }
+            });
             h.Test("live: a value of one mebibyte", () =>
             {
                 // A sidecar of its own: redaction over a 1 MiB value is slow in a debug build.
@@ -147,7 +164,7 @@ namespace Ax.Secrets.Testing
                 using (var wrong = new AxiomContext(shared.Socket, "not-" + shared.Token))
                 {
                     var e = Assert.Throws<SecretsUnavailableException>(() => wrong.Secrets().Get("OPENAI_API_KEY"));
-                    Assert.Equal("ax-secrets: the sidecar at " + shared.Socket + " refused the client token", e.Message);
+                    Assert.Equal("ax-secrets: the sidecar at " + shared.Socket + " refused the client token (missing or wrong)", e.Message);
                     Assert.Equal(shared.Socket, e.SocketPath);
                     Assert.Equal((ErrorCode?)ErrorCode.Unauthorized, e.Code);
                     Assert.False(e.ToString().Contains(shared.Token), "the exception shows the token");

@@ -18,6 +18,7 @@ namespace Ax.Secrets.Testing
             WireTests.Register(h);
             MockTests.Register(h);
             ClientTests.Register(h);
+            RaceTests.Register(h);
             LiveTests.Register(h);
             if (!h.Filtered)
             {

@@ -56,6 +56,9 @@ namespace Ax.Secrets.Testing
         internal string Socket { get; }
         internal string Token { get; }
 
+        /// <summary>Further <c>serve</c> arguments for the next <see cref="Start"/>, e.g. <c>--allow-uid</c>.</summary>
+        internal List<string> Extra { get; } = new List<string>();
+
         internal static string NewToken()
         {
             return Guid.NewGuid().ToString("N");
@@ -103,6 +106,10 @@ namespace Ax.Secrets.Testing
             if (Token != null)
             {
                 args.Append(" --client-token-file ").Append(Quote(Path.Combine(work, "token")));
+            }
+            foreach (string arg in Extra)
+            {
+                args.Append(' ').Append(Quote(arg));
             }
             process = Process.Start(new ProcessStartInfo("bash", args.ToString()) { UseShellExecute = false });
             string ready = ReadReady(fifo);

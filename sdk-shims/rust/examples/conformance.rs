@@ -131,8 +131,14 @@ fn answer(ax: &dyn Context, request: &Value) -> Result<Value, String> {
         Ok(answer) => answer,
         Err(error) if error.is_unavailable() => {
             let socket = std::env::var("AX_SECRETS_SOCKET").unwrap_or_default();
-            let mentions = !socket.is_empty() && error.to_string().contains(&socket);
-            json!({"error": "unavailable", "mentions_socket": mentions})
+            let message = error.to_string();
+            let mentions = !socket.is_empty() && message.contains(&socket);
+            json!({
+                "error": "unavailable",
+                "mentions_socket": mentions,
+                "code": error.code().map(|code| code.name()),
+                "mentions_uid": message.contains("uid"),
+            })
         }
         Err(error) => json!({"error": "unexpected", "detail": format!("{error:?}: {error}")}),
     })

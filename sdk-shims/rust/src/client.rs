@@ -1,18 +1,23 @@
-//! The sidecar client: lazy configuration and connection, the handshake, request ids, the
-//! retry rules, and the mapping of answers onto results and errors.
+//! The sidecar client: lazy configuration and connection, request ids, the resend rule, and the
+//! mapping of answers onto results (the handshake is in `handshake.rs`; what an answer or a
+//! failure means for the call, in `verdict.rs`).
 //!
 //! One connection per client, reused for every call and guarded by a mutex, so one request is
 //! in flight at a time. The rules of PROTOCOL §7:
 //!
-//! * A connection found closed before a request is written (its first write fails with EPIPE
-//!   or ECONNRESET: on a Unix socket the kernel reports a closed peer at once, before queueing
-//!   anything), or holding bytes no request asked for, is replaced with a fresh connection and
-//!   handshake. A request that could not be written is tried once more, on the fresh connection.
-//! * `ShuttingDown` and `Busy` mean the request was not served: tried once more on a fresh
-//!   connection.
-//! * A connection that breaks after a request was written is dropped and the request is **not**
-//!   resent: the caller gets an error, and the next call connects afresh.
+//! * After a failed write (EPIPE, ECONNRESET), of the `Hello` or of a request, one frame is
+//!   still read: an `Error` with id 0 waiting there (`Busy`, `Unauthorized`, `ShuttingDown`) is
+//!   the call's error, with its code; only if nothing can be read is it a transport failure.
+//! * **Resend once** (every request is idempotent, PROTOCOL §7.1): when a *reused* connection
+//!   (one that already answered a request) fails before any byte of the answer arrived (the
+//!   write fails, the read meets the end of the stream or a reset, or the first frame is an
+//!   id-0 `ShuttingDown`), the request is sent once more on a fresh connection with a new
+//!   handshake. Never on a fresh connection, never twice, never once the answer began; an id-0
+//!   `Busy` or `Unauthorized` is never resent.
+//! * A connection holding bytes no request asked for is replaced before the next request.
 //! * An answer whose id is not the request's drops the connection (the stream is out of step).
+//! * An `Unauthorized` with id 0 is a refused uid (sent before the `Hello` was read); under the
+//!   `Hello`'s id, which is never 0, a refused token.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -20,14 +25,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use ax_protocol::limits::PROTOCOL_VERSION;
 use ax_protocol::name::is_valid_name;
-use ax_protocol::{ErrorCode, Request, RequestBody, Response, ResponseBody, SecretText};
-use zeroize::{Zeroize, Zeroizing};
+use ax_protocol::{Request, RequestBody, ResponseBody, SecretText};
+use zeroize::Zeroize;
 
 use crate::api::{Redacted, Rendered, SecretInfo, Secrets};
 use crate::connection::{Connection, SendError};
-use crate::error::{Error, Reason};
+use crate::error::{Error, MAX_SOCKET_PATH, Reason};
+use crate::handshake::handshake;
+use crate::verdict::{
+    Failure, connection_error, connection_error_code, is_end_of_stream, judge, unavailable,
+};
 use crate::wire::encode_request;
 
 /// The `client` the handshake names, e.g. `"rust/0.1.0"`.
@@ -62,23 +70,10 @@ struct State {
 impl State {
     fn take_id(&mut self) -> u32 {
         let id = self.next_id;
-        // 0 is the handshake's.
+        // Never 0: that id is the sidecar's for connection-level errors.
         self.next_id = id.checked_add(1).unwrap_or(1);
         id
     }
-}
-
-/// Why one attempt failed.
-enum Failure {
-    /// Worth one more attempt on a fresh connection.
-    Retry(Retry),
-    /// Final.
-    Fatal(Error),
-}
-
-enum Retry {
-    NotSent,
-    NotServed(ErrorCode),
 }
 
 /// Speaks protocol v2 to one sidecar; `ax.secrets()` of [`AxiomContext`](crate::AxiomContext).
@@ -165,27 +160,24 @@ impl Client {
     ) -> Result<T, Error> {
         let kind = body.kind();
         let mut request = Request { id: 0, body };
-        let mut retried = false;
+        let mut resent = false;
         loop {
             request.id = state.take_id();
             // Before connecting: an argument that is too large leaves nothing sent.
             encode_request(&request, &mut state.out)?;
             let config = self.config();
             let socket = config.socket.as_deref().ok_or(Error::NotConfigured)?;
-            let why = match self.attempt(state, config, socket, kind, request.id, answer) {
+            match self.attempt(state, config, socket, kind, request.id, answer) {
                 Ok(value) => return Ok(value),
                 Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Retry(why)) => why,
-            };
-            state.conn = None;
-            if retried {
-                let reason = match why {
-                    Retry::NotSent => Reason::ClosedTwice,
-                    Retry::NotServed(code) => Reason::NotServed(code),
-                };
-                return Err(unavailable(socket, kind, reason));
+                // Only a reused connection asks for a resend, and the resend goes out on a
+                // fresh one; the guard keeps "never a second time" true whatever changes above.
+                Err(Failure::Resend(error)) if resent => return Err(error),
+                Err(Failure::Resend(_)) => {
+                    state.conn = None;
+                    resent = true;
+                }
             }
-            retried = true;
         }
     }
 
@@ -205,21 +197,52 @@ impl Client {
             Some(conn) => conn,
             empty => empty.insert(self.connect(config, socket, kind)?),
         };
-        match conn.send(&state.out) {
-            Ok(()) => {}
-            Err(SendError::NotSent) => return Err(Failure::Retry(Retry::NotSent)),
+        let reused = conn.is_reused();
+        let write_failed = match conn.send(&state.out) {
+            Ok(()) => None,
+            // What the sidecar wrote before it closed (an id-0 error) may still be readable.
+            Err(SendError::PeerGone(reason)) => Some(reason),
             Err(SendError::Failed(reason)) => {
                 state.conn = None;
                 return Err(Failure::Fatal(unavailable(socket, kind, reason)));
             }
-        }
-        let (verdict, keep) = match conn.receive() {
-            Ok(response) => judge(response, id, socket, kind, answer),
-            Err(reason) => (
-                Err(Failure::Fatal(unavailable(socket, kind, reason))),
-                false,
-            ),
         };
+        let mut answered = false;
+        let received = match conn.receive() {
+            Ok(response) => match connection_error_code(&response) {
+                Some(code) => Ok((connection_error(socket, kind, code, reused), false)),
+                None if write_failed.is_some() => Err(None),
+                None => {
+                    answered = true;
+                    Ok(judge(response, id, socket, kind, answer))
+                }
+            },
+            Err(reason) => Err(Some(reason)),
+        };
+        let (verdict, keep) = match received {
+            Ok(judged) => judged,
+            // A frame other than an id-0 error after a failed write: the write's failure.
+            Err(None) => {
+                let reason = write_failed.unwrap_or(Reason::Closed);
+                (
+                    Err(Failure::Fatal(unavailable(socket, kind, reason))),
+                    false,
+                )
+            }
+            Err(Some(reason)) => {
+                let error = unavailable(socket, kind, reason);
+                let before_answer =
+                    write_failed.is_some() || (!conn.answer_began() && is_end_of_stream(&error));
+                if reused && before_answer {
+                    (Err(Failure::Resend(error)), false)
+                } else {
+                    (Err(Failure::Fatal(error)), false)
+                }
+            }
+        };
+        if answered {
+            conn.mark_answered();
+        }
         if keep {
             conn.wipe();
         } else {
@@ -228,134 +251,25 @@ impl Client {
         verdict
     }
 
-    /// Connects and does the handshake.
+    /// Connects and does the handshake. Nothing here is ever retried: a fresh connection that
+    /// fails is the caller's error.
     fn connect(
         &self,
         config: &Config,
         socket: &Path,
         kind: &'static str,
     ) -> Result<Connection, Failure> {
-        let mut conn = Connection::connect(socket, self.settings.timeout)
+        let bytes = socket.as_os_str().len();
+        if bytes > MAX_SOCKET_PATH {
+            return Err(Failure::Fatal(unavailable(
+                socket,
+                kind,
+                Reason::PathTooLong { bytes },
+            )));
+        }
+        let conn = Connection::connect(socket, self.settings.timeout)
             .map_err(|e| Failure::Fatal(unavailable(socket, kind, Reason::Connect(e))))?;
-        let hello = Request {
-            id: 0,
-            body: RequestBody::Hello {
-                version: PROTOCOL_VERSION,
-                client: Cow::Borrowed(CLIENT_NAME),
-                token: config
-                    .token
-                    .as_ref()
-                    .map(|token| SecretText::borrowed(token.expose())),
-            },
-        };
-        let mut frame = Zeroizing::new(Vec::new());
-        encode_request(&hello, &mut frame).map_err(Failure::Fatal)?;
-        let sent = conn.send(&frame);
-        drop(frame);
-        match sent {
-            Ok(()) => {}
-            // Closed at once: what the sidecar said first (Busy, Unauthorized) is still readable.
-            Err(SendError::NotSent) => {}
-            Err(SendError::Failed(reason)) => {
-                return Err(Failure::Fatal(unavailable(socket, "Hello", reason)));
-            }
-        }
-        let verdict = match conn.receive() {
-            Ok(response) => {
-                judge(response, 0, socket, "Hello", &|body| match body {
-                    ResponseBody::Hello {
-                        version: PROTOCOL_VERSION,
-                        ..
-                    } => Ok(Ok(())),
-                    ResponseBody::Hello { version, .. } => Ok(Err(version)),
-                    other => Err(other.kind()),
-                })
-                .0
-            }
-            Err(Reason::Closed) if sent.is_err() => Err(Failure::Retry(Retry::NotSent)),
-            Err(reason) => Err(Failure::Fatal(unavailable(socket, "Hello", reason))),
-        };
-        match verdict? {
-            Ok(()) => {
-                conn.wipe();
-                Ok(conn)
-            }
-            Err(version) => Err(Failure::Fatal(unavailable(
-                socket,
-                "Hello",
-                Reason::WrongVersion(version),
-            ))),
-        }
-    }
-}
-
-/// Checks an answer's id and kind; the `bool` says whether the connection may be kept.
-fn judge<T>(
-    response: Response<'_>,
-    id: u32,
-    socket: &Path,
-    kind: &'static str,
-    answer: &impl Fn(ResponseBody<'_>) -> Result<T, &'static str>,
-) -> (Result<T, Failure>, bool) {
-    let is_error = matches!(response.body, ResponseBody::Error { .. });
-    // An error sent before the sidecar could read any id carries id 0 (PROTOCOL §6).
-    if response.id != id && !(response.id == 0 && is_error) {
-        let reason = Reason::IdMismatch {
-            sent: id,
-            received: response.id,
-        };
-        return (
-            Err(Failure::Fatal(unavailable(socket, kind, reason))),
-            false,
-        );
-    }
-    match response.body {
-        ResponseBody::Error { code, .. } => refusal(socket, kind, code),
-        body => match answer(body) {
-            Ok(value) => (Ok(value), true),
-            Err(other) => {
-                let reason = Reason::UnexpectedAnswer(other);
-                (
-                    Err(Failure::Fatal(unavailable(socket, kind, reason))),
-                    false,
-                )
-            }
-        },
-    }
-}
-
-/// What an error answer means for the call and the connection (PROTOCOL §6.6).
-fn refusal<T>(socket: &Path, kind: &'static str, code: ErrorCode) -> (Result<T, Failure>, bool) {
-    let socket = socket.to_owned();
-    match code {
-        ErrorCode::ShuttingDown | ErrorCode::Busy => {
-            (Err(Failure::Retry(Retry::NotServed(code))), false)
-        }
-        ErrorCode::Unauthorized => (Err(Failure::Fatal(Error::Unauthorized { socket })), false),
-        ErrorCode::Internal | ErrorCode::TooLarge => {
-            let error = Error::Refused {
-                socket,
-                request: kind,
-                code,
-            };
-            (Err(Failure::Fatal(error)), true)
-        }
-        _ => {
-            let error = Error::Refused {
-                socket,
-                request: kind,
-                code,
-            };
-            (Err(Failure::Fatal(error)), false)
-        }
-    }
-}
-
-fn unavailable(socket: &Path, request: &'static str, reason: Reason) -> Error {
-    Error::Unavailable {
-        socket: socket.to_owned(),
-        request,
-        reason,
+        handshake(conn, config.token.as_ref(), socket)
     }
 }
 

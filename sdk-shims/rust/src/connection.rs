@@ -1,8 +1,10 @@
 //! One Unix-socket connection to the sidecar: connect, write a frame, read a frame.
 //!
 //! This layer knows nothing of handshakes or retries (see `client.rs`); it only tells apart the
-//! failures the retry rules care about: nothing of the request could be written
-//! ([`SendError::NotSent`]), or the connection failed once the request was on its way.
+//! facts the retry rules care about: the peer had gone when the request was written
+//! ([`SendError::PeerGone`]: what it said first may still be readable), whether any byte of an
+//! answer arrived ([`Connection::answer_began`]), and whether the connection already carried
+//! an answered request ([`Connection::is_reused`]).
 //!
 //! Reads go through a small buffer of our own rather than `std::io::BufReader`, so that the
 //! bytes of an answer (values) can be wiped once the call is done; a small answer arrives with
@@ -31,9 +33,10 @@ const FRAME_SLACK: usize = 64;
 /// Why a request could not be written.
 #[derive(Debug)]
 pub(crate) enum SendError {
-    /// The peer had closed the connection: not one byte of the request went out.
-    NotSent,
-    /// Writing failed after part of the request may have gone out, or timed out.
+    /// The peer had closed the connection (EPIPE, ECONNRESET): a connection-level error it
+    /// wrote before closing may still wait to be read.
+    PeerGone(Reason),
+    /// Writing failed otherwise, or timed out.
     Failed(Reason),
 }
 
@@ -42,6 +45,8 @@ pub(crate) struct Connection {
     stream: UnixStream,
     input: Input,
     frame: Vec<u8>,
+    /// Whether a request (not the handshake) was answered on this connection.
+    answered: bool,
 }
 
 impl Connection {
@@ -50,11 +55,35 @@ impl Connection {
         let stream = UnixStream::connect(path)?;
         stream.set_read_timeout(timeout)?;
         stream.set_write_timeout(timeout)?;
-        Ok(Self {
+        Ok(Self::from_stream(stream))
+    }
+
+    /// Wraps a connected stream (the tests' socket pairs).
+    pub(crate) fn from_stream(stream: UnixStream) -> Self {
+        Self {
             stream,
             input: Input::new(),
             frame: Vec::new(),
-        })
+            answered: false,
+        }
+    }
+
+    /// Whether this connection already carried an answered request: only then may a request
+    /// that fails on it before its answer began be resent (PROTOCOL §7.4).
+    pub(crate) fn is_reused(&self) -> bool {
+        self.answered
+    }
+
+    /// Records that a request was answered on this connection.
+    pub(crate) fn mark_answered(&mut self) {
+        self.answered = true;
+    }
+
+    /// Whether any byte arrived since the last [`wipe`](Self::wipe): after a failed
+    /// [`receive`](Self::receive), whether the answer had begun. (A connection holding unread
+    /// bytes is never used for another request, so every receive starts from nothing.)
+    pub(crate) fn answer_began(&self) -> bool {
+        self.input.dirty > 0
     }
 
     /// Whether bytes arrived that no request asked for: the stream is out of step and the
@@ -66,24 +95,13 @@ impl Connection {
     /// Writes all of `bytes`.
     pub(crate) fn send(&mut self, bytes: &[u8]) -> Result<(), SendError> {
         let mut stream = &self.stream;
-        let written = loop {
-            match stream.write(bytes) {
-                Ok(written) => break written,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // On a Unix socket the kernel reports a closed peer on the first write, before
-                // anything is queued.
-                Err(e) if peer_gone(&e) => return Err(SendError::NotSent),
-                Err(e) => return Err(SendError::Failed(classify(e))),
+        stream.write_all(bytes).map_err(|e| {
+            if peer_gone(&e) {
+                SendError::PeerGone(Reason::Broken(e))
+            } else {
+                SendError::Failed(classify(e))
             }
-        };
-        if written == 0 && !bytes.is_empty() {
-            return Err(SendError::Failed(Reason::Broken(
-                io::ErrorKind::WriteZero.into(),
-            )));
-        }
-        stream
-            .write_all(&bytes[written..])
-            .map_err(|e| SendError::Failed(classify(e)))
+        })
     }
 
     /// Reads and decodes the next answer; it borrows from this connection's frame buffer until
@@ -119,7 +137,8 @@ impl Drop for Connection {
     }
 }
 
-fn peer_gone(error: &io::Error) -> bool {
+/// Whether `error` says the peer closed the connection (rather than a timeout or a bug).
+pub(crate) fn peer_gone(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::BrokenPipe
@@ -228,12 +247,7 @@ mod tests {
 
     fn pair() -> (Connection, UnixStream) {
         let (ours, theirs) = UnixStream::pair().unwrap();
-        let conn = Connection {
-            stream: ours,
-            input: Input::new(),
-            frame: Vec::new(),
-        };
-        (conn, theirs)
+        (Connection::from_stream(ours), theirs)
     }
 
     fn secret(id: u32, value: &str) -> Vec<u8> {
@@ -303,13 +317,23 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_peer_is_reported_before_anything_is_sent() {
+    fn a_closed_peer_is_reported_as_gone_and_nothing_arrived() {
         let (mut conn, theirs) = pair();
         drop(theirs);
         assert!(matches!(
             conn.send(b"\0\0\0\x02\x01\x05"),
-            Err(SendError::NotSent)
+            Err(SendError::PeerGone(_))
         ));
         assert!(matches!(conn.receive(), Err(Reason::Closed)));
+        assert!(!conn.answer_began());
+    }
+
+    #[test]
+    fn an_answer_cut_after_its_first_byte_has_begun() {
+        let (mut conn, mut theirs) = pair();
+        theirs.write_all(&secret(1, "v")[..1]).unwrap();
+        drop(theirs);
+        assert!(conn.receive().is_err());
+        assert!(conn.answer_began());
     }
 }

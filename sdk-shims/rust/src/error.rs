@@ -28,10 +28,12 @@ pub enum Error {
         /// What went wrong.
         reason: Reason,
     },
-    /// The sidecar refused the client token (wrong or missing), or this process's uid.
+    /// The sidecar refused this process's uid, or the client token (wrong or missing).
     Unauthorized {
         /// The socket of the sidecar that refused.
         socket: PathBuf,
+        /// Which of the two it refused.
+        refused: Refused,
     },
     /// The sidecar answered `request` with an error code other than `Unauthorized`.
     Refused {
@@ -51,21 +53,42 @@ pub enum Error {
     },
 }
 
+/// What the sidecar refused when it answered `Unauthorized` ([`Error::Unauthorized`]).
+///
+/// PROTOCOL §7.1 tells them apart by the answer's id: a refused uid is answered with id 0 right
+/// after accepting, before the `Hello` is read; a refused token under the `Hello`'s own id,
+/// which this shim never makes 0.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The client token was missing or wrong.
+    Token,
+    /// This process's uid (`getuid()`) may not connect to this sidecar (it checks the uid
+    /// `SO_PEERCRED` gives, the effective uid, which is the same unless the program is setuid).
+    Uid(u32),
+}
+
 /// Why the sidecar could not be asked ([`Error::Unavailable`]).
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Reason {
     /// Connecting failed: nothing listens at the path, or it may not be entered.
     Connect(io::Error),
-    /// The sidecar closed the connection before answering; the request was not resent.
+    /// The socket path is longer than a Unix socket address holds (107 bytes); nothing was
+    /// tried.
+    PathTooLong {
+        /// The path's length in bytes.
+        bytes: usize,
+    },
+    /// The sidecar closed the connection before answering (on a reused connection, after the
+    /// request was resent once on a fresh one).
     Closed,
-    /// The connection broke after the request was (partly) written; it was not resent.
+    /// The connection broke while the request was written or answered.
     Broken(io::Error),
     /// No answer within the timeout given to the builder; the connection was dropped.
     TimedOut,
-    /// The connection closed twice in a row before the request could be written.
-    ClosedTwice,
-    /// The sidecar answered `ShuttingDown` or `Busy` twice in a row: it did not serve the request.
+    /// The sidecar answered `ShuttingDown` or `Busy`: it did not serve the request. `Busy`
+    /// (at its connection cap) is worth trying again after a pause.
     NotServed(ErrorCode),
     /// The answer was not a valid protocol v2 frame or message; the connection was dropped.
     Malformed(WireError),
@@ -83,6 +106,9 @@ pub enum Reason {
     WrongVersion(u16),
 }
 
+/// The longest socket path a `sockaddr_un` holds: 108 bytes with the closing NUL.
+pub(crate) const MAX_SOCKET_PATH: usize = 107;
+
 /// Every message starts with this, so a log line says where it came from.
 const PREFIX: &str = "ax-secrets: ";
 
@@ -94,7 +120,7 @@ impl Error {
     pub fn socket(&self) -> Option<&Path> {
         match self {
             Self::Unavailable { socket, .. }
-            | Self::Unauthorized { socket }
+            | Self::Unauthorized { socket, .. }
             | Self::Refused { socket, .. } => Some(socket),
             Self::NotConfigured | Self::TooLarge { .. } => None,
         }
@@ -130,15 +156,36 @@ impl fmt::Display for Error {
             ),
             Self::Unavailable {
                 socket,
+                reason: Reason::PathTooLong { bytes },
+                ..
+            } => write!(
+                f,
+                "socket path {} is {bytes} bytes; a Unix socket path holds at most {}",
+                socket.display(),
+                MAX_SOCKET_PATH
+            ),
+            Self::Unavailable {
+                socket,
                 request,
                 reason,
             } => {
                 write!(f, "the sidecar at {} ", socket.display())?;
                 describe(f, request, reason)
             }
-            Self::Unauthorized { socket } => write!(
+            Self::Unauthorized {
+                socket,
+                refused: Refused::Uid(uid),
+            } => write!(
                 f,
-                "the sidecar at {} refused the client token",
+                "the sidecar at {} refused this process's uid {uid} (not allowed to connect)",
+                socket.display()
+            ),
+            Self::Unauthorized {
+                socket,
+                refused: Refused::Token,
+            } => write!(
+                f,
+                "the sidecar at {} refused the client token (missing or wrong)",
                 socket.display()
             ),
             Self::Refused {
@@ -163,27 +210,22 @@ impl fmt::Display for Error {
 fn describe(f: &mut fmt::Formatter<'_>, request: &str, reason: &Reason) -> fmt::Result {
     match reason {
         Reason::Connect(e) => write!(f, "cannot be reached ({e})"),
-        Reason::Closed => write!(
+        // Written by Display above; kept here so that every reason has its words.
+        Reason::PathTooLong { bytes } => write!(
             f,
-            "closed the connection before answering {request}; it was not resent"
+            "has a socket path of {bytes} bytes; a Unix socket path holds at most \
+             {MAX_SOCKET_PATH}"
         ),
+        Reason::Closed => write!(f, "closed the connection before answering {request}"),
         Reason::Broken(e) => write!(
             f,
-            "broke the connection while answering {request} ({e}); it was not resent"
+            "broke the connection while {request} was sent or answered ({e})"
         ),
         Reason::TimedOut => write!(
             f,
             "did not answer {request} in time; the connection was dropped"
         ),
-        Reason::ClosedTwice => write!(
-            f,
-            "closed the connection twice in a row before {request} could be sent"
-        ),
-        Reason::NotServed(code) => write!(
-            f,
-            "did not serve {request}, twice in a row (error {})",
-            code.name()
-        ),
+        Reason::NotServed(code) => write!(f, "did not serve {request} (error {})", code.name()),
         Reason::Malformed(e) => write!(
             f,
             "sent a malformed answer to {request} ({}: {e}); the connection was dropped",
@@ -238,6 +280,7 @@ mod tests {
             },
             Error::Unauthorized {
                 socket: socket.clone(),
+                refused: Refused::Token,
             },
             Error::Refused {
                 socket: socket.clone(),
@@ -268,11 +311,57 @@ mod tests {
         assert_eq!(busy.code(), Some(ErrorCode::Busy));
         assert_eq!(
             Error::Unauthorized {
-                socket: "/s".into()
+                socket: "/s".into(),
+                refused: Refused::Uid(1001),
             }
             .code(),
             Some(ErrorCode::Unauthorized)
         );
         assert_eq!(Error::NotConfigured.code(), None);
+    }
+}
+
+#[cfg(test)]
+mod refusals {
+    use super::*;
+
+    #[test]
+    fn a_refused_uid_names_the_uid_and_never_the_token() {
+        let error = Error::Unauthorized {
+            socket: "/run/ax/s.sock".into(),
+            refused: Refused::Uid(1001),
+        };
+        let message = error.to_string();
+        assert!(message.contains("uid 1001"), "{message}");
+        assert!(!message.contains("token"), "{message}");
+    }
+
+    #[test]
+    fn a_refused_token_names_the_token_and_never_the_uid() {
+        let error = Error::Unauthorized {
+            socket: "/run/ax/s.sock".into(),
+            refused: Refused::Token,
+        };
+        let message = error.to_string();
+        assert!(message.contains("token"), "{message}");
+        assert!(!message.contains("uid"), "{message}");
+    }
+
+    #[test]
+    fn an_over_long_path_gives_its_length_and_the_limit() {
+        let socket = PathBuf::from(format!("/{}", "x".repeat(130)));
+        let error = Error::Unavailable {
+            socket: socket.clone(),
+            request: "Get",
+            reason: Reason::PathTooLong { bytes: 131 },
+        };
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "ax-secrets: socket path {} is 131 bytes; a Unix socket path holds at most 107",
+                socket.display()
+            )
+        );
+        assert_eq!(error.code(), None);
     }
 }

@@ -43,18 +43,20 @@
 //! # The connection
 //!
 //! [`AxiomContext`] connects lazily, on the first call, does the handshake once and reuses the
-//! connection; it is `Send + Sync`, and calls from several threads take turns on it. A
-//! connection the sidecar closed in between (it restarted, or closed an idle connection) is
-//! replaced, once, before the request is sent; a request that was sent is never sent again
-//! (PROTOCOL §7.4). Buffers the client owns are wiped after each call; values reach the caller
-//! as ordinary `String`s.
+//! connection; it is `Send + Sync`, and calls from several threads take turns on it. Every
+//! request is idempotent, so one that fails on a reused connection before any byte of its
+//! answer arrived (the sidecar closed an idle connection, or restarted) is sent once more on a
+//! fresh connection; never on a fresh one, never twice (PROTOCOL §7.4). Buffers the client owns
+//! are wiped after each call; values reach the caller as ordinary `String`s.
 //!
 //! # Layout
 //!
 //! - `api`: the [`Context`] and [`Secrets`] traits, and what calls return ([`SecretInfo`],
 //!   [`Rendered`], [`Redacted`]).
 //! - `context`: [`AxiomContext`] and its [`Builder`].
-//! - `client`: lazy connection, handshake, ids, retry rules, answers onto results.
+//! - `client`: lazy connection, ids, the resend rule, answers onto results.
+//! - `handshake`: the `Hello` on a fresh connection and what its answer means.
+//! - `verdict`: what an answer or a failed read means for the call and the connection.
 //! - `connection`: one Unix socket, its read buffer and wiping.
 //! - [`wire`]: the frames the client writes and reads, on `ax-protocol`'s framing.
 //! - `error`: [`Error`] and [`Reason`], and every message a user sees.
@@ -67,8 +69,10 @@ mod client;
 mod connection;
 mod context;
 mod error;
+mod handshake;
 mod mock;
 mod redact;
+mod verdict;
 pub mod wire;
 
 pub use api::{Context, Redacted, Rendered, SecretInfo, Secrets};
@@ -76,5 +80,5 @@ pub use ax_protocol::ErrorCode;
 pub use ax_protocol::name::NameError;
 pub use client::{SOCKET_ENV, TOKEN_ENV};
 pub use context::{AxiomContext, Builder};
-pub use error::{Error, Reason};
+pub use error::{Error, Reason, Refused};
 pub use mock::MockAxiomContext;

@@ -7,7 +7,7 @@ mod support;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Barrier;
 
-use ax_secrets::{AxiomContext, Error, MockAxiomContext, Reason, Redacted, SecretInfo};
+use ax_secrets::{AxiomContext, Error, MockAxiomContext, Reason, Redacted, Refused, SecretInfo};
 use serde_json::json;
 use support::{Sidecar, is_child, run_in_child};
 
@@ -253,13 +253,16 @@ fn a_wrong_token_is_a_typed_error_naming_the_socket() {
         .build();
     let error = ax.secrets().try_get("OPENAI_API_KEY").unwrap_err();
     assert!(
-        matches!(&error, Error::Unauthorized { socket } if *socket == sidecar.socket),
+        matches!(
+            &error,
+            Error::Unauthorized { socket, refused: Refused::Token } if *socket == sidecar.socket
+        ),
         "{error:?}"
     );
     assert_eq!(
         error.to_string(),
         format!(
-            "ax-secrets: the sidecar at {} refused the client token",
+            "ax-secrets: the sidecar at {} refused the client token (missing or wrong)",
             sidecar.socket.display()
         )
     );
@@ -435,4 +438,29 @@ fn close_drops_the_connection_and_the_next_call_reconnects() {
     assert!(ax.secrets().exists("SHORT").unwrap());
     ax.close();
     assert!(ax.secrets().exists("SHORT").unwrap());
+}
+
+#[test]
+fn a_uid_the_sidecar_does_not_allow_is_refused_as_a_uid_not_a_token() {
+    let uid = nix::unistd::getuid().as_raw();
+    let other = if uid == 4_242_424 {
+        4_242_425
+    } else {
+        4_242_424
+    };
+    let sidecar = Sidecar::start_with(
+        json!({"A": "v"}),
+        json!({}),
+        None,
+        &["--allow-uid", &other.to_string()],
+    );
+    let ax = AxiomContext::builder().socket(&sidecar.socket).build();
+    let error = ax.secrets().try_get("A").unwrap_err();
+    assert!(
+        matches!(error, Error::Unauthorized { refused: Refused::Uid(got), .. } if got == uid),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&format!("uid {uid}")), "{message}");
+    assert!(!message.contains("token"), "{message}");
 }

@@ -98,6 +98,8 @@ pub struct Sidecar {
     pub token: Option<String>,
     child: Option<Child>,
     starts: usize,
+    /// Further `serve` arguments, e.g. `--allow-uid`.
+    extra: Vec<String>,
 }
 
 impl Sidecar {
@@ -105,7 +107,18 @@ impl Sidecar {
     /// `{"value", "version", "updated_at"}`) and starts a sidecar on them, requiring `token`
     /// when given.
     pub fn start(secrets: Value, overrides: Value, token: Option<&str>) -> Self {
+        Self::start_with(secrets, overrides, token, &[])
+    }
+
+    /// As [`start`](Self::start), with further `serve` arguments.
+    pub fn start_with(
+        secrets: Value,
+        overrides: Value,
+        token: Option<&str>,
+        extra: &[&str],
+    ) -> Self {
         let mut sidecar = Self::prepare(secrets, overrides, token);
+        sidecar.extra = extra.iter().map(|arg| (*arg).to_owned()).collect();
         sidecar.launch();
         sidecar
     }
@@ -151,6 +164,7 @@ impl Sidecar {
             token: token.map(str::to_owned),
             child: None,
             starts: 0,
+            extra: Vec::new(),
         }
     }
 
@@ -184,6 +198,7 @@ impl Sidecar {
             .arg("--audit-file")
             .arg(self.path("audit.jsonl"))
             .args(["--ready-fd", "3"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(fs::File::create(&log).unwrap())
             .stderr(fs::File::create(&log).unwrap());

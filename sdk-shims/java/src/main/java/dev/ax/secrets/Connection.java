@@ -7,20 +7,21 @@ import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 
 /**
  * One Unix-socket connection to the sidecar: write a frame, read a frame. Not thread-safe: the
  * client locks around each request and its response.
  *
- * <p>This layer knows nothing of handshakes or retries; it only tells apart the failures the
- * retry rules care about: nothing of the request was written ({@link NotSent}), or the
- * connection broke once a request was on its way ({@link Broken}). A Unix stream socket whose
- * peer has closed refuses the very first write with {@code EPIPE}, so a connection the sidecar
- * closed while idle (idle timeout, restart) shows up as {@code NotSent}, with no probe before
- * each request.
+ * <p>This layer knows nothing of handshakes or retries; it only tells apart the facts the
+ * retry rules care about: the write failed ({@link WriteFailed}: the peer had closed, and what
+ * it wrote first, such as an id-0 {@code Busy}, may still be readable), the connection broke
+ * while reading ({@link Broken}, which says whether any byte of the answer had arrived), and
+ * whether the connection already carried an answered request ({@link #isReused()}). A Unix
+ * stream socket whose peer has closed refuses the very first write with {@code EPIPE}, so a
+ * connection the sidecar closed while idle shows up with no probe before each request.
  *
  * <p>Reads go through one buffer of {@value #BUFFER} bytes, reused: a frame that fits is
  * decoded in place, a larger one is read straight into an array of its announced size (once
@@ -29,25 +30,40 @@ import java.nio.channels.SocketChannel;
 final class Connection {
     static final int BUFFER = 64 * 1024;
 
-    /** Nothing of the request was written: the peer had closed the connection. */
-    static final class NotSent extends Exception {
+    /** Writing failed (EPIPE, ECONNRESET): the peer had closed the connection. */
+    static final class WriteFailed extends Exception {
         private static final long serialVersionUID = 1L;
 
-        NotSent(String reason) {
+        WriteFailed(String reason) {
             super(reason, null, false, false);
         }
     }
 
-    /** The connection broke after a request was (partly) written, or while reading. */
+    /** The connection broke while reading, or was interrupted or closed by this process. */
     static final class Broken extends Exception {
         private static final long serialVersionUID = 1L;
 
         /** Whether it broke because the calling thread was interrupted. */
         final boolean interrupted;
 
+        /** Whether any byte of the frame being read had arrived. */
+        final boolean began;
+
+        /**
+         * Whether this process broke it (an interrupt, or {@code close()} from another thread):
+         * then the sidecar did nothing wrong and the request is never resent.
+         */
+        final boolean ours;
+
         Broken(String reason, boolean interrupted) {
+            this(reason, interrupted, false, interrupted);
+        }
+
+        Broken(String reason, boolean interrupted, boolean began, boolean ours) {
             super(reason, null, false, false);
             this.interrupted = interrupted;
+            this.began = began;
+            this.ours = ours;
         }
     }
 
@@ -58,6 +74,10 @@ final class Connection {
     private int end;
     private byte[] outArray;
     private ByteBuffer outView;
+    /** Whether a request (not the handshake) was answered on this connection. */
+    private boolean answered;
+    /** Whether a byte of the frame being read arrived. */
+    private boolean began;
 
     /** After {@link #readFrame()}: the body is {@code bodyArray[bodyOffset, +bodyLength)}. */
     byte[] bodyArray;
@@ -82,6 +102,19 @@ final class Connection {
         return new Connection(channel);
     }
 
+    /**
+     * Whether this connection already carried an answered request: only then may a request
+     * that fails on it before its answer began be resent (PROTOCOL §7.4).
+     */
+    boolean isReused() {
+        return answered;
+    }
+
+    /** Records that a request was answered on this connection. */
+    void markAnswered() {
+        answered = true;
+    }
+
     boolean isOpen() {
         return channel.isOpen();
     }
@@ -100,7 +133,7 @@ final class Connection {
     }
 
     /** Writes {@code data[0, length)}, usually in one system call. */
-    void send(byte[] data, int length) throws NotSent, Broken {
+    void send(byte[] data, int length) throws WriteFailed, Broken {
         if (outArray != data) {
             outArray = data;
             outView = ByteBuffer.wrap(data);
@@ -108,25 +141,15 @@ final class Connection {
         ByteBuffer out = outView;
         out.clear().limit(length);
         try {
-            channel.write(out);
-        } catch (ClosedByInterruptException e) {
-            throw new Broken("interrupted", true);
-        } catch (AsynchronousCloseException e) {
-            throw new Broken("closed by this process", false);
-        } catch (IOException e) {
-            if (out.position() == 0) {
-                throw new NotSent(describe(e));
-            }
-            throw new Broken(describe(e), false);
-        }
-        try {
             while (out.hasRemaining()) {
                 channel.write(out);
             }
         } catch (ClosedByInterruptException e) {
             throw new Broken("interrupted", true);
+        } catch (ClosedChannelException e) {
+            throw new Broken("closed by this process", false, false, true);
         } catch (IOException e) {
-            throw new Broken(describe(e), false);
+            throw new WriteFailed(describe(e));
         }
     }
 
@@ -136,6 +159,7 @@ final class Connection {
      * @throws WireException {@code FrameTooLarge}, before the body is read
      */
     void readFrame() throws Broken, WireException {
+        began = end > start;
         try {
             while (end - start < Limits.FRAME_HEADER_LEN) {
                 fill();
@@ -167,18 +191,18 @@ final class Connection {
             ByteBuffer rest = ByteBuffer.wrap(body, have, length - have);
             while (rest.hasRemaining()) {
                 if (channel.read(rest) < 0) {
-                    throw new Broken("end of stream", false);
+                    throw new Broken("end of stream", false, true, false);
                 }
             }
             bodyArray = body;
             bodyOffset = 0;
             bodyLength = length;
         } catch (ClosedByInterruptException e) {
-            throw new Broken("interrupted", true);
-        } catch (AsynchronousCloseException e) {
-            throw new Broken("closed by this process", false);
+            throw new Broken("interrupted", true, began, true);
+        } catch (ClosedChannelException e) {
+            throw new Broken("closed by this process", false, began, true);
         } catch (IOException e) {
-            throw new Broken(describe(e), false);
+            throw new Broken(describe(e), false, began, false);
         }
     }
 
@@ -189,7 +213,10 @@ final class Connection {
         inView.limit(in.length).position(end);
         int n = channel.read(inView);
         if (n < 0) {
-            throw new Broken("end of stream", false);
+            throw new Broken("end of stream", false, began, false);
+        }
+        if (n > 0) {
+            began = true;
         }
         end += n;
     }

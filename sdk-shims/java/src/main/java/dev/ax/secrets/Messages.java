@@ -27,7 +27,18 @@ final class Messages {
         return "cannot be reached (" + reason + ")";
     }
 
-    static final String TOKEN_REFUSED = "refused the client token";
+    static String socketPathTooLong(String path, int bytes) {
+        return PREFIX + "socket path " + path + " is " + bytes
+                + " bytes; a Unix socket path holds at most " + Limits.MAX_SOCKET_PATH;
+    }
+
+    static final String TOKEN_REFUSED = "refused the client token (missing or wrong)";
+
+    /** An {@code Unauthorized} with id 0: this process's uid may not connect (PROTOCOL §1). */
+    static String uidRefused(long uid) {
+        String who = uid < 0 ? "this process's uid" : "this process's uid " + uid;
+        return "refused " + who + " (not allowed to connect)";
+    }
 
     static String handshakeRefused(ErrorCode code) {
         return "refused the handshake with error " + code.wireName();
@@ -37,16 +48,13 @@ final class Messages {
         return "speaks protocol version " + version + ", not " + Limits.PROTOCOL_VERSION;
     }
 
-    static String notServedTwice(ErrorCode code) {
-        return "did not serve the request, twice in a row (error " + code.wireName() + ")";
+    static String notServed(String kind, ErrorCode code) {
+        String why = code == ErrorCode.BUSY ? "; it is at its connection limit, try again later" : "";
+        return "did not serve " + kind + " (error " + code.wireName() + ")" + why;
     }
 
-    static final String BROKEN_TWICE =
-            "closed the connection twice in a row before a request could be sent";
-
     static String closedMidRequest(String kind, String reason) {
-        return "closed the connection before answering " + kind + " (" + reason
-                + "); it was not resent";
+        return "closed the connection before answering " + kind + " (" + reason + ")";
     }
 
     static String interrupted(String kind) {

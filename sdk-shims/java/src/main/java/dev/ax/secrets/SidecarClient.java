@@ -1,7 +1,7 @@
 package dev.ax.secrets;
 
 import dev.ax.secrets.Connection.Broken;
-import dev.ax.secrets.Connection.NotSent;
+import dev.ax.secrets.Connection.WriteFailed;
 import dev.ax.secrets.wire.Codec;
 import dev.ax.secrets.wire.Limits;
 import dev.ax.secrets.wire.PostcardWriter;
@@ -11,6 +11,7 @@ import dev.ax.secrets.wire.ResponseBody;
 import dev.ax.secrets.wire.WireException;
 import java.io.IOException;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 
 /**
@@ -20,13 +21,18 @@ import java.nio.file.InvalidPathException;
  * <p>The rules of PROTOCOL.md §7:
  *
  * <ul>
- *   <li>A connection found closed before a request is written (the write fails before any byte
- *       went out) is replaced, once, with a fresh connection and handshake.
- *   <li>{@code ShuttingDown} and {@code Busy} mean the request was not served: retried once on
- *       a fresh connection.
- *   <li>A connection that breaks after a request was written is dropped and the request is
- *       <em>not</em> resent: the caller gets {@link SecretsUnavailableException}, and the next
- *       call connects afresh.
+ *   <li>After a failed write (EPIPE, ECONNRESET), of the {@code Hello} or of a request, one
+ *       frame is still read: an {@code Error} with id 0 waiting there ({@code Busy}, {@code
+ *       Unauthorized}, {@code ShuttingDown}) is the call's error, with its code; only if
+ *       nothing can be read is it a transport failure.
+ *   <li><b>Resend once</b> (every request is idempotent, PROTOCOL §7.1): when a <em>reused</em>
+ *       connection (one that already answered a request) fails before any byte of the answer
+ *       arrived (the write fails, the read meets the end of the stream or a reset, or the first
+ *       frame is an id-0 {@code ShuttingDown}), the request is sent once more on a fresh
+ *       connection with a new handshake. Never on a fresh connection, never twice, never once
+ *       the answer began; an id-0 {@code Busy} or {@code Unauthorized} is never resent.
+ *   <li>An {@code Unauthorized} with id 0 is a refused uid (sent before the Hello was read);
+ *       under the Hello's id, which is never 0, a refused token.
  *   <li>A response whose id is not the request's drops the connection (the stream is out of
  *       step).
  * </ul>
@@ -35,15 +41,18 @@ final class SidecarClient {
     /** Kept by the request buffer between calls; a larger one (a big render) is let go. */
     private static final int KEEP_BUFFER = 64 * 1024;
 
-    /** The request was not served (ShuttingDown, Busy): worth one more try. */
-    private static final class NotServed extends Exception {
+    /**
+     * A reused connection failed before any byte of the answer arrived: the request is sent
+     * once more on a fresh connection; {@code error} is the call's if that is not allowed.
+     */
+    private static final class Resend extends Exception {
         private static final long serialVersionUID = 1L;
 
-        final transient ErrorCode code;
+        final SecretsUnavailableException error;
 
-        NotServed(ErrorCode code) {
-            super(code.wireName(), null, false, false);
-            this.code = code;
+        Resend(SecretsUnavailableException error) {
+            super(null, null, false, false);
+            this.error = error;
         }
     }
 
@@ -101,28 +110,25 @@ final class SidecarClient {
                 out.reset(KEEP_BUFFER);
                 throw new RequestTooLargeException(Messages.requestTooLarge(kind, length));
             }
-            boolean retried = false;
+            boolean resent = false;
             while (true) {
                 try {
                     return callOnce(kind, id, expected);
-                } catch (NotSent e) {
+                } catch (Resend e) {
                     drop();
-                    if (retried) {
-                        throw error(Messages.BROKEN_TWICE, null);
+                    // Only a reused connection asks for a resend, and the resend goes out on a
+                    // fresh one; the guard keeps "never a second time" true whatever changes.
+                    if (resent) {
+                        throw e.error;
                     }
-                } catch (NotServed e) {
-                    drop();
-                    if (retried) {
-                        throw error(Messages.notServedTwice(e.code), e.code);
-                    }
+                    resent = true;
                 }
-                retried = true;
             }
         }
     }
 
     private <T extends ResponseBody> T callOnce(String kind, long id, Class<T> expected)
-            throws NotSent, NotServed {
+            throws Resend {
         Connection c = connection;
         if (c != null && (!c.isOpen() || c.hasUnreadBytes())) {
             drop();
@@ -131,17 +137,52 @@ final class SidecarClient {
         if (c == null) {
             c = connect();
         }
+        boolean reused = c.isReused();
+        WriteFailed writeFailed = null;
         try {
             c.send(out.array(), out.size());
+        } catch (WriteFailed e) {
+            writeFailed = e; // what the sidecar wrote before closing may still be readable
         } catch (Broken e) {
             drop();
             throw brokenError(kind, e);
         }
-        ResponseBody body = receive(c, kind, id);
+        Response response;
+        try {
+            response = receive(c);
+        } catch (Broken e) {
+            drop();
+            SecretsUnavailableException error = writeFailed != null
+                    ? error(Messages.closedMidRequest(kind, writeFailed.getMessage()), null)
+                    : brokenError(kind, e);
+            if (reused && !e.ours && (writeFailed != null || !e.began)) {
+                throw new Resend(error);
+            }
+            throw error;
+        }
+        if (response.id() == 0 && response.body() instanceof ResponseBody.Error refused) {
+            drop();
+            SecretsUnavailableException error = connectionError(kind, refused.code());
+            if (reused && refused.code() == ErrorCode.SHUTTING_DOWN) {
+                throw new Resend(error);
+            }
+            throw error;
+        }
+        if (writeFailed != null) {
+            drop();
+            throw error(Messages.closedMidRequest(kind, writeFailed.getMessage()), null);
+        }
+        c.markAnswered();
+        if (response.id() != id) {
+            drop();
+            throw error(Messages.idMismatch(id, response.id()), null);
+        }
+        ResponseBody body = response.body();
         if (body instanceof ResponseBody.Error refused) {
             ErrorCode code = refused.code();
             if (code == ErrorCode.SHUTTING_DOWN || code == ErrorCode.BUSY) {
-                throw new NotServed(code);
+                drop();
+                throw error(Messages.notServed(kind, code), code);
             }
             if (code != ErrorCode.INTERNAL && code != ErrorCode.TOO_LARGE) {
                 drop(); // every other code closes the connection (PROTOCOL.md §6.6)
@@ -155,35 +196,46 @@ final class SidecarClient {
         return expected.cast(body);
     }
 
+    /**
+     * What a connection-level error (id 0, PROTOCOL §7.3) means: its code is the call's; an
+     * {@code Unauthorized} there is the uid, refused before anything was read.
+     */
+    private SecretsUnavailableException connectionError(String kind, ErrorCode code) {
+        if (code == ErrorCode.UNAUTHORIZED) {
+            return error(Messages.uidRefused(ProcessUid.get()), code);
+        }
+        if (code == ErrorCode.SHUTTING_DOWN || code == ErrorCode.BUSY) {
+            return error(Messages.notServed(kind, code), code);
+        }
+        return error(Messages.errorAnswer(kind, code), code);
+    }
+
     private long takeId() {
         long id = nextId;
         nextId = id < Limits.U32_MAX ? id + 1 : 1;
         return id;
     }
 
-    private ResponseBody receive(Connection c, String kind, long id) {
-        Response response;
+    /** Reads and decodes the next frame; a malformed one drops the connection. */
+    private Response receive(Connection c) throws Broken {
         try {
             c.readFrame();
-            response = Codec.decodeResponse(c.bodyArray, c.bodyOffset, c.bodyLength);
-        } catch (Broken e) {
-            drop();
-            throw brokenError(kind, e);
+            return Codec.decodeResponse(c.bodyArray, c.bodyOffset, c.bodyLength);
         } catch (WireException e) {
             drop();
             throw error(Messages.malformed(e.error().vectorName()), null);
         }
-        if (response.id() != id
-                && !(response.id() == 0 && response.body() instanceof ResponseBody.Error)) {
-            drop();
-            throw error(Messages.idMismatch(id, response.id()), null);
-        }
-        return response.body();
     }
 
-    private Connection connect() throws NotServed {
+    /** Connects and does the handshake. Nothing here is retried: a fresh connection failed. */
+    private Connection connect() {
         if (path == null) {
             throw new SecretsUnavailableException(null, Messages.noSocketConfigured(), null);
+        }
+        int bytes = path.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > Limits.MAX_SOCKET_PATH) {
+            throw new SecretsUnavailableException(
+                    path, Messages.socketPathTooLong(path, bytes), null);
         }
         Connection c;
         try {
@@ -195,16 +247,44 @@ final class SidecarClient {
         } catch (InvalidPathException e) {
             throw error(Messages.cannotConnect("not a usable path"), null);
         }
+        return handshake(c);
+    }
+
+    /** Sends the Hello on the fresh connection {@code c}, reads its answer, and keeps it. */
+    Connection handshake(Connection c) {
         connection = c;
+        WriteFailed writeFailed = null;
         try {
             c.send(helloFrame(), helloFrame.length);
-        } catch (NotSent e) {
-            // Closed at once: it may have said why first (Busy, Unauthorized), so read on.
+        } catch (WriteFailed e) {
+            writeFailed = e; // closed at once: it may have said why first (Busy, Unauthorized)
         } catch (Broken e) {
             drop();
             throw brokenError("Hello", e);
         }
-        ResponseBody body = receive(c, "Hello", 0);
+        Response response;
+        try {
+            response = receive(c);
+        } catch (Broken e) {
+            drop();
+            if (writeFailed != null) {
+                throw error(Messages.closedMidRequest("Hello", writeFailed.getMessage()), null);
+            }
+            throw brokenError("Hello", e);
+        }
+        ResponseBody body = response.body();
+        if (response.id() == 0 && body instanceof ResponseBody.Error refused) {
+            drop();
+            throw connectionError("Hello", refused.code());
+        }
+        if (writeFailed != null) {
+            drop();
+            throw error(Messages.closedMidRequest("Hello", writeFailed.getMessage()), null);
+        }
+        if (response.id() != Limits.HELLO_ID) {
+            drop();
+            throw error(Messages.idMismatch(Limits.HELLO_ID, response.id()), null);
+        }
         if (body instanceof ResponseBody.Hello hello) {
             if (hello.version() != Limits.PROTOCOL_VERSION) {
                 drop();
@@ -215,9 +295,6 @@ final class SidecarClient {
         drop();
         if (body instanceof ResponseBody.Error refused) {
             ErrorCode code = refused.code();
-            if (code == ErrorCode.SHUTTING_DOWN || code == ErrorCode.BUSY) {
-                throw new NotServed(code);
-            }
             if (code == ErrorCode.UNAUTHORIZED) {
                 throw error(Messages.TOKEN_REFUSED, code);
             }
@@ -232,7 +309,7 @@ final class SidecarClient {
             PostcardWriter hello = new PostcardWriter(64);
             RequestBody body =
                     new RequestBody.Hello(Limits.PROTOCOL_VERSION, Limits.CLIENT_NAME, token);
-            Codec.writeRequestFrame(hello, 0, body);
+            Codec.writeRequestFrame(hello, Limits.HELLO_ID, body);
             helloFrame = hello.toByteArray();
         }
         return helloFrame;

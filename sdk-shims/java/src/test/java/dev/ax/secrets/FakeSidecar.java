@@ -3,6 +3,7 @@ package dev.ax.secrets;
 import dev.ax.secrets.wire.Codec;
 import dev.ax.secrets.wire.Limits;
 import dev.ax.secrets.wire.Request;
+import dev.ax.secrets.wire.RequestBody;
 import dev.ax.secrets.wire.Response;
 import dev.ax.secrets.wire.ResponseBody;
 import dev.ax.secrets.wire.WireException;
@@ -23,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A scripted stand-in for the sidecar, for the client's edge cases: one thread accepting on a
  * Unix socket, each connection handed in turn to a test-supplied script with helpers to read
- * requests and write responses. The connection is closed when the script returns.
+ * requests and write responses. The connection is closed when the script returns. Every request
+ * read is recorded, so a test can count how often one arrived.
  */
 final class FakeSidecar {
     /** Serves connection number {@code index} (from 0). */
@@ -34,9 +36,11 @@ final class FakeSidecar {
     /** One accepted connection, seen from the fake sidecar. */
     static final class Peer {
         final SocketChannel channel;
+        private final List<Request> seen;
 
-        Peer(SocketChannel channel) {
+        Peer(SocketChannel channel, List<Request> seen) {
             this.channel = channel;
+            this.seen = seen;
         }
 
         private boolean readFully(ByteBuffer buffer) throws IOException {
@@ -59,7 +63,9 @@ final class FakeSidecar {
             if (!readFully(body)) {
                 return null;
             }
-            return Codec.decodeRequest(body.array(), 0, length);
+            Request request = Codec.decodeRequest(body.array(), 0, length);
+            seen.add(request);
+            return request;
         }
 
         void raw(byte[] bytes) throws IOException {
@@ -120,7 +126,7 @@ final class FakeSidecar {
             int index = connections;
             connections = index + 1;
             try (SocketChannel c = channel) {
-                script.serve(index, new Peer(c));
+                script.serve(index, new Peer(c, requests));
             } catch (Throwable e) { // surfaced by close()
                 failures.add(e);
             }
@@ -131,6 +137,15 @@ final class FakeSidecar {
     /** How many connections were accepted. */
     int connections() {
         return connections;
+    }
+
+    /** How many times a {@code Get} of {@code name} arrived, on any connection. */
+    long getsOf(String name) {
+        synchronized (requests) {
+            return requests.stream()
+                    .filter(r -> r.body() instanceof RequestBody.Get get && get.name().equals(name))
+                    .count();
+        }
     }
 
     /** Waits until the fake has closed {@code count} connections in all. */

@@ -191,11 +191,29 @@ class LiveTest {
     }
 
     @Test
+    void aUidTheSidecarDoesNotAllowIsRefusedAsAUidNotAToken() throws Exception {
+        long uid = new com.sun.security.auth.module.UnixSystem().getUid();
+        SidecarProcess s = new SidecarProcess(
+                work.resolve("s" + COUNTER.incrementAndGet()), Map.of("A", "v"), Map.of(), null);
+        own.add(s);
+        s.extra.addAll(List.of("--allow-uid", String.valueOf(uid == 4_242_424 ? 4_242_425 : 4_242_424)));
+        s.start();
+        try (AxiomContext ax = new AxiomContext(s.socket(), null)) {
+            SecretsUnavailableException e = assertThrows(SecretsUnavailableException.class,
+                    () -> ax.secrets().get("A"));
+            assertEquals(Optional.of(ErrorCode.UNAUTHORIZED), e.code());
+            assertTrue(e.getMessage().contains("uid " + uid), e.getMessage());
+            assertFalse(e.getMessage().contains("token"), e.getMessage());
+        }
+    }
+
+    @Test
     void aWrongTokenIsATypedErrorNamingTheSocket() {
         AxiomContext wrong = new AxiomContext(shared.socket(), "not-" + shared.token());
         SecretsUnavailableException failed = assertThrows(SecretsUnavailableException.class,
                 () -> wrong.secrets().get("OPENAI_API_KEY"));
-        assertEquals("ax-secrets: the sidecar at " + shared.socket() + " refused the client token",
+        assertEquals("ax-secrets: the sidecar at " + shared.socket()
+                + " refused the client token (missing or wrong)",
                 failed.getMessage());
         assertEquals(Optional.of(shared.socket()), failed.socketPath());
         assertEquals(Optional.of(ErrorCode.UNAUTHORIZED), failed.code());

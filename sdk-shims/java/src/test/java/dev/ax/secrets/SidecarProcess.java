@@ -127,6 +127,9 @@ final class SidecarProcess {
         }
     }
 
+    /** Further {@code serve} arguments for the next {@link #start()}, e.g. {@code --allow-uid}. */
+    final List<String> extra = new ArrayList<>();
+
     String socket() {
         return socket;
     }
@@ -149,6 +152,7 @@ final class SidecarProcess {
             args.add("--client-token-file");
             args.add(work.resolve("token").toString());
         }
+        args.addAll(extra);
         Process p = new ProcessBuilder(args)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.PIPE)

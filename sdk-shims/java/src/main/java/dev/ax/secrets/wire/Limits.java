@@ -32,6 +32,18 @@ public final class Limits {
     /** Environment variable holding the client token (unset or empty: no token). */
     public static final String TOKEN_ENV = "AX_SECRETS_TOKEN";
 
+    /**
+     * The longest socket path, in bytes of its UTF-8, that a Unix socket address holds: a
+     * {@code sockaddr_un} has room for 108 bytes with the closing NUL.
+     */
+    public static final int MAX_SOCKET_PATH = 107;
+
+    /**
+     * The id of every {@code Hello}: nonzero, so that an {@code Unauthorized} under it (the
+     * token) is told from one with id 0 (the uid, refused before the Hello was read).
+     */
+    public static final long HELLO_ID = 1;
+
     /** The largest value a {@code u32} varint holds. */
     public static final long U32_MAX = 0xFFFF_FFFFL;
 

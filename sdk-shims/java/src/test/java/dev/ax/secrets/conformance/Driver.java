@@ -2,6 +2,7 @@ package dev.ax.secrets.conformance;
 
 import dev.ax.secrets.AxContext;
 import dev.ax.secrets.AxiomContext;
+import dev.ax.secrets.ErrorCode;
 import dev.ax.secrets.MockAxiomContext;
 import dev.ax.secrets.Redacted;
 import dev.ax.secrets.Rendered;
@@ -151,9 +152,11 @@ public final class Driver {
             return map("error", "unknown_op");
         } catch (SecretsUnavailableException e) {
             String socket = System.getenv("AX_SECRETS_SOCKET");
-            boolean mentions = socket != null && !socket.isEmpty()
-                    && String.valueOf(e.getMessage()).contains(socket);
-            return map("error", "unavailable", "mentions_socket", mentions);
+            String message = String.valueOf(e.getMessage());
+            boolean mentions = socket != null && !socket.isEmpty() && message.contains(socket);
+            return map("error", "unavailable", "mentions_socket", mentions,
+                    "code", e.code().map(ErrorCode::wireName).orElse(null),
+                    "mentions_uid", message.contains("uid"));
         } catch (Exception e) { // anything else fails the scenario, with what happened
             return map("error", "unexpected",
                     "detail", e.getClass().getSimpleName() + ": " + e.getMessage());
