@@ -1,0 +1,390 @@
+#!/usr/bin/env bash
+# Checks the deployment guide (integration/deploy/DEPLOYMENT.md) and its files for real:
+#   1. the Kubernetes manifests, with kubeconform in strict mode against the vendored schemas,
+#      and two broken copies that the same command must reject;
+#   2. the systemd unit, with systemd-analyze verify, and two broken copies it must reject;
+#   3. every ```sh {test} block of the guide, run as written (bubblewrap under ax-run
+#      --node-uid/--node-gid, the ready file and the probe);
+#   4. the pod's sidecar arguments and probe commands, and the unit's ExecStart, run against a
+#      reference control plane under the identities the pod and the unit give them.
+# Runs as root (CI does): ax-run --node-uid and the identities of 4 need it. Installs what it
+# needs (kubeconform from the Go module proxy; Debian's systemd and bubblewrap) or fails saying
+# why; it never skips a check.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+deploy=integration/deploy
+
+KUBECONFORM_VERSION=v0.8.0
+KUBERNETES_VERSION=1.34.4
+# The identities of the manifests and the guide: node uid 1000; socket group 2000 in the pod.
+NODE_UID=1000
+POD_GROUP=2000
+# The unit's User=ax-sidecar and Group=ax-nodes, as numbers no account on this machine needs.
+UNIT_UID=64101
+UNIT_GID=64102
+# What the guide's reference control plane holds (not a secret: test data).
+TENANT=acme
+GREETING_VALUE="hello from the control plane, $RANDOM$RANDOM"
+
+passed=0
+failed=0
+step() { printf '\n==> %s\n' "$*"; }
+pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$*"; }
+fail() { failed=$((failed + 1)); printf 'FAIL  %s\n' "$*"; }
+die() { printf 'integration/deploy/test.sh: %s\n' "$*" >&2; exit 1; }
+
+scratch=$(mktemp -d)
+chmod 0755 "$scratch"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+[ "$(id -u)" = 0 ] || die "must run as root (CI does): ax-run --node-uid, setpriv and apt-get need it"
+
+apt_updated=
+apt_install() {
+  [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------
+step "Kubernetes manifests: kubeconform $KUBECONFORM_VERSION, strict, Kubernetes $KUBERNETES_VERSION schemas"
+command -v go >/dev/null || die "go is missing: kubeconform is installed with go install"
+kc_dir=${XDG_CACHE_HOME:-$HOME/.cache}/ax-secrets/kubeconform-$KUBECONFORM_VERSION
+if [ ! -x "$kc_dir/kubeconform" ]; then
+  mkdir -p "$kc_dir"
+  GOBIN=$kc_dir GOFLAGS=-mod=mod go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+fi
+kubeconform() {
+  "$kc_dir/kubeconform" -strict -summary -kubernetes-version "$KUBERNETES_VERSION" \
+    -schema-location "$repo/$deploy/schemas/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+    "$@"
+}
+
+manifests=("$deploy"/kubernetes/*.yaml)
+if out=$(kubeconform "${manifests[@]}" 2>&1) \
+  && grep -q "Valid: ${#manifests[@]}, Invalid: 0, Errors: 0, Skipped: 0" <<<"$out"; then
+  pass "${#manifests[@]} manifests valid: $(tail -n 1 <<<"$out")"
+else
+  fail "manifests not valid:"; printf '%s\n' "$out"
+fi
+
+# Each broken copy must differ from the original, and the same command must reject it for
+# the reason planted.
+reject_broken_manifest() {
+  local what=$1 expression=$2 expect=$3 copy="$scratch/broken-$RANDOM.yaml"
+  sed "$expression" "$deploy/kubernetes/pod.yaml" >"$copy"
+  if cmp -s "$copy" "$deploy/kubernetes/pod.yaml"; then
+    fail "broken manifest ($what): the edit changed nothing"; return
+  fi
+  if out=$(kubeconform "$copy" 2>&1); then
+    fail "broken manifest ($what) accepted:"; printf '%s\n' "$out"
+  elif grep -qF "$expect" <<<"$out"; then
+    pass "broken manifest ($what) rejected: ...$expect..."
+  else
+    fail "broken manifest ($what) rejected, but not for the planted fault:"; printf '%s\n' "$out"
+  fi
+}
+reject_broken_manifest "misspelled field" 's/readOnlyRootFilesystem:/readOnlyRootFileSystem:/' \
+  "additional properties 'readOnlyRootFileSystem' not allowed"
+reject_broken_manifest "string for an integer" 's/failureThreshold: 30/failureThreshold: "30"/' \
+  "/spec/initContainers/0/startupProbe/failureThreshold"
+
+# ---------------------------------------------------------------------------------------------
+step "systemd unit: systemd-analyze verify"
+command -v systemd-analyze >/dev/null || apt_install systemd
+[ -d /usr/lib/systemd/system ] || die "systemd's units are missing (/usr/lib/systemd/system)"
+systemd-analyze --version | head -n 1
+
+# verify checks the unit as PID 1 would load it, which needs no running systemd: a scratch
+# root holding systemd's own units (for the default dependencies), the unit, and the binary
+# its ExecStart names. A clean unit prints nothing; any line is a finding.
+unit_root() {
+  local root=$1
+  mkdir -p "$root/usr/lib/systemd" "$root/etc/systemd/system" "$root/usr/local/bin"
+  cp -r /usr/lib/systemd/system "$root/usr/lib/systemd/"
+  cp "$deploy/systemd/ax-sidecar@.service" "$root/etc/systemd/system/"
+  printf '#!/bin/sh\n' >"$root/usr/local/bin/ax-sidecar"
+  chmod 0755 "$root/usr/local/bin/ax-sidecar"
+}
+verify_unit() { systemd-analyze verify --root="$1" ax-sidecar@exec-0123.service 2>&1; }
+
+unit_root "$scratch/unit-ok"
+if out=$(verify_unit "$scratch/unit-ok") && [ -z "$out" ]; then
+  pass "ax-sidecar@.service verifies clean (instance ax-sidecar@exec-0123.service)"
+else
+  fail "ax-sidecar@.service does not verify clean:"; printf '%s\n' "$out"
+fi
+
+unit_root "$scratch/unit-typo"
+sed -i 's/^ProtectSystem=/ProtectSytem=/' "$scratch/unit-typo/etc/systemd/system/ax-sidecar@.service"
+out=$(verify_unit "$scratch/unit-typo") || true
+if grep -q "Unknown key.*ProtectSytem" <<<"$out"; then
+  pass "broken unit (misspelled directive) rejected: $(head -n 1 <<<"$out" | sed 's/.*: Unknown/Unknown/')"
+else
+  fail "broken unit (misspelled directive) not rejected: '$out'"
+fi
+
+unit_root "$scratch/unit-nobinary"
+rm "$scratch/unit-nobinary/usr/local/bin/ax-sidecar"
+if out=$(verify_unit "$scratch/unit-nobinary"); then
+  fail "broken unit (ExecStart binary missing) not rejected: '$out'"
+else
+  pass "broken unit (ExecStart binary missing) rejected: $(head -n 1 <<<"$out")"
+fi
+
+# ---------------------------------------------------------------------------------------------
+step "binaries and a reference control plane"
+command -v bwrap >/dev/null || apt_install bubblewrap
+# bubblewrap's sandbox binds the host's /usr: the node's Python is Debian's.
+[ -x /usr/bin/python3 ] || apt_install python3
+command -v setpriv >/dev/null || apt_install util-linux
+command -v curl >/dev/null || apt_install curl
+cargo build -q --locked -p ax-sidecar -p ax-integration --bins
+# Copies, so that every uid of the tests can run them whatever the checkout's permissions.
+bin=$scratch/bin
+mkdir "$bin"
+cp "${AX_SIDECAR_BIN:-target/debug/ax-sidecar}" "$bin/ax-sidecar"
+cp target/debug/ax-run target/debug/ax-control-plane "$bin/"
+export AX_SIDECAR_BIN=$bin/ax-sidecar
+
+STATE=$scratch/control-plane
+exec {cp_out}< <(exec "$bin/ax-control-plane" --state-dir "$STATE")
+pids+=($!)
+read -r -t 30 url <&"$cp_out" || die "the control plane printed no URL within 30 s"
+admin() {
+  curl -sS --fail-with-body --cacert "$STATE/ca.pem" \
+    -H "Authorization: Bearer $(cat "$STATE/admin-token")" -H 'Content-Type: application/json' "$@"
+}
+admin -X POST "$url/v1/tenants" -d "{\"name\": \"$TENANT\"}" >/dev/null
+admin -X PUT "$url/v1/tenants/$TENANT/secrets/GREETING" \
+  -d "{\"value\": \"$GREETING_VALUE\"}" >/dev/null
+new_execution() { # prints "ID TOKEN"
+  admin -X POST "$url/v1/tenants/$TENANT/executions" -d '{}' \
+    | python3 -c 'import json, sys; e = json.load(sys.stdin); print(e["execution_id"], e["token"])'
+}
+echo "control plane at $url, tenant $TENANT with GREETING"
+
+# The node of the guide and of the pod: prints its identity and what it read.
+NODE_DIR=$scratch/node
+mkdir "$NODE_DIR"
+cp -r sdk-shims/python/ax_secrets "$NODE_DIR/"
+cat >"$NODE_DIR/main.py" <<'EOF'
+import os
+
+from ax_secrets import AxiomContext
+
+value, found = AxiomContext().secrets.get("GREETING")
+state = "found" if found else "missing"
+print(f"uid {os.getuid()} gid {os.getgid()}: GREETING {state}, value {value}", flush=True)
+EOF
+chmod -R a+rX "$NODE_DIR"
+
+# ---------------------------------------------------------------------------------------------
+step "the guide's sh {test} blocks, as written"
+python3 - "$deploy/DEPLOYMENT.md" >"$scratch/guide.sh" <<'EOF'
+import sys
+
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+blocks, block = [], None
+for line in lines:
+    if block is None and line.strip() == "```sh {test}":
+        block = []
+    elif block is not None and line.strip() == "```":
+        blocks.append(block)
+        block = None
+    elif block is not None:
+        block.append(line)
+print("set -euo pipefail")
+for number, block in enumerate(blocks, 1):
+    print(f"echo '--- block {number}' >&2")
+    print("\n".join(block))
+print(f"echo '--- {len(blocks)} blocks ran' >&2")
+EOF
+blocks=$(grep -c '^```sh {test}$' "$deploy/DEPLOYMENT.md")
+rc=0
+STATE=$STATE NODE_DIR=$NODE_DIR PATH="$bin:$PATH" \
+  timeout 120 bash "$scratch/guide.sh" >"$scratch/guide.out" 2>"$scratch/guide.err" || rc=$?
+expect_guide() { # what the guide says the blocks print
+  if grep -qF -- "$1" "$scratch/guide.out"; then pass "guide: printed '$1'"; else fail "guide: no '$1' in its output"; fi
+}
+if [ "$rc" = 0 ] && grep -q -- "--- $blocks blocks ran" "$scratch/guide.err"; then
+  pass "guide: all $blocks sh {test} blocks ran and exited 0"
+else
+  fail "guide: the blocks exited $rc (of $blocks blocks); stdout and stderr:"
+  cat "$scratch/guide.out" "$scratch/guide.err"
+fi
+expect_guide "uid $NODE_UID gid $NODE_UID: GREETING found, value ***"
+expect_guide "READY"
+expect_guide "probe: exit 69"
+if grep -qF -- "$GREETING_VALUE" "$scratch/guide.out" "$scratch/guide.err"; then
+  fail "guide: the secret's value was printed unmasked"
+elif grep -qF -- "GREETING found, value ***" "$scratch/guide.out"; then
+  pass "guide: the node printed the value, and it appears nowhere in the output (masked)"
+else
+  fail "guide: the node never printed the value, so masking was not shown"
+fi
+
+# ---------------------------------------------------------------------------------------------
+step "the pod: its sidecar arguments and probes against a real sidecar, under the pod's identities"
+# The probe commands of pod.yaml and job.yaml (startup, readiness, liveness) must be one command.
+probes=$(grep -h 'command: \["/usr/local/bin/ax-sidecar", "probe"' "$deploy"/kubernetes/pod.yaml \
+  "$deploy"/kubernetes/job.yaml | sed 's/^ *command: //' | sort -u)
+if [ "$(grep -c . <<<"$probes")" = 1 ] \
+  && [ "$(cat "$deploy"/kubernetes/pod.yaml "$deploy"/kubernetes/job.yaml | grep -c '"probe"')" = 6 ]; then
+  pass "the 6 probe commands of pod.yaml and job.yaml are one: $probes"
+else
+  fail "the probe commands of pod.yaml and job.yaml differ or are missing: $probes"
+fi
+
+# The pod's paths mapped onto scratch directories: /run/ax is the emptyDir (world-writable,
+# as the kubelet makes it), /var/run/ax-credentials the projected volume (root, 0400).
+pod=$scratch/pod
+mkdir -p "$pod/run" "$pod/credentials"
+chmod 0777 "$pod/run"
+read -r exec_id exec_token < <(new_execution)
+printf '%s\n' "$exec_token" >"$pod/credentials/execution-token"
+cp "$STATE/control-plane.pub" "$pod/credentials/control-plane.pub"
+cp "$STATE/ca.pem" "$pod/credentials/ca.pem"
+chmod 0400 "$pod/credentials"/*
+map_pod_paths() {
+  sed -e "s|/run/ax/|$pod/run/|g" -e "s|/var/run/ax-credentials/|$pod/credentials/|g" \
+    -e "s|/usr/local/bin/ax-sidecar|$bin/ax-sidecar|g" \
+    -e "s|https://ax-control-plane.ax-system.svc:8443|$url|g" -e "s|exec-0123|$exec_id|g"
+}
+mapfile -t sidecar_args < <(python3 - "$deploy/kubernetes/pod.yaml" <<'EOF' | map_pod_paths
+import sys
+
+# The sidecar container's args: the list under the first "args:" (the only one in pod.yaml).
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+start = next(i for i, line in enumerate(lines) if line.strip() == "args:")
+for line in lines[start + 1:]:
+    item = line.strip()
+    if item.startswith("#"):
+        continue
+    if not item.startswith("- "):
+        break
+    print(item[2:])
+EOF
+)
+mapfile -t probe < <(python3 -c 'import json, sys; print("\n".join(json.loads(sys.argv[1])))' \
+  "$(head -n 1 <<<"$probes")" | map_pod_paths)
+echo "sidecar: ax-sidecar ${sidecar_args[*]}"
+
+# runAsUser 0, runAsGroup 2000, capabilities drop ALL + add IPC_LOCK, no privilege escalation.
+as_pod_sidecar=(setpriv --reuid 0 --regid "$POD_GROUP" --clear-groups --no-new-privs
+  --inh-caps=-all --bounding-set=-all,+ipc_lock)
+# runAsUser 1000, runAsGroup 2000, capabilities drop ALL, no privilege escalation.
+as_pod_node=(setpriv --reuid "$NODE_UID" --regid "$POD_GROUP" --clear-groups --no-new-privs
+  --inh-caps=-all --bounding-set=-all)
+"${as_pod_sidecar[@]}" "$bin/ax-sidecar" "${sidecar_args[@]}" 2>"$scratch/pod-sidecar.err" &
+pod_sidecar=$!
+pids+=("$pod_sidecar")
+# As the kubelet runs the startup probe: every second, at most 30 times.
+started=
+for _ in $(seq 30); do
+  if "${as_pod_sidecar[@]}" "${probe[@]}" 2>/dev/null; then started=1; break; fi
+  kill -0 "$pod_sidecar" 2>/dev/null || break
+  sleep 1
+done
+if [ -n "$started" ]; then
+  pass "pod: the startup probe passes once the sidecar serves"
+else
+  fail "pod: the startup probe never passed; the sidecar's stderr:"; cat "$scratch/pod-sidecar.err"
+fi
+socket=$pod/run/socket/sidecar.sock
+if [ -n "$started" ]; then
+  modes="$(stat -c '%a %g' "$pod/run/socket") / $(stat -c '%a %g' "$socket")"
+  if [ "$modes" = "750 $POD_GROUP / 660 $POD_GROUP" ]; then
+    pass "pod: socket directory 0750 and socket 0660, group $POD_GROUP"
+  else
+    fail "pod: socket directory and socket are '$modes', not '750 $POD_GROUP / 660 $POD_GROUP'"
+  fi
+  if [ "$(cat "$pod/run/ready" 2>/dev/null)" = READY ]; then
+    pass "pod: --ready-file wrote READY"
+  else
+    fail "pod: no READY in the ready file"
+  fi
+  node_out=$("${as_pod_node[@]}" env -i PATH=/usr/bin PYTHONPATH="$NODE_DIR" \
+    AX_SECRETS_SOCKET="$socket" /usr/bin/python3 "$NODE_DIR/main.py" 2>&1) || true
+  if [ "$node_out" = "uid $NODE_UID gid $POD_GROUP: GREETING found, value $GREETING_VALUE" ]; then
+    pass "pod: the node (uid $NODE_UID, gid $POD_GROUP) reads GREETING through the Python shim"
+  else
+    fail "pod: the node did not read GREETING: ${node_out//$GREETING_VALUE/<the value>}"
+  fi
+fi
+kill -TERM "$pod_sidecar" 2>/dev/null || true
+rc=0; wait "$pod_sidecar" || rc=$?
+if [ "$rc" = 0 ] && [ ! -e "$pod/run/ready" ] && [ ! -e "$socket" ]; then
+  pass "pod: SIGTERM stops the sidecar with 0, the socket and the ready file removed"
+else
+  fail "pod: after SIGTERM the sidecar exited $rc; ready file or socket left: $(ls "$pod/run" "$pod/run/socket" 2>&1 | tr '\n' ' ')"
+fi
+
+# ---------------------------------------------------------------------------------------------
+step "the unit: its ExecStart run as systemd would, as User=ax-sidecar with LimitMEMLOCK=infinity"
+unit=$scratch/unit
+read -r unit_id unit_token < <(new_execution)
+# RuntimeDirectory=ax-secrets/%i (0750, User:Group); %d holds LoadCredential's file.
+mkdir -p "$unit/run/ax-secrets/$unit_id" "$unit/credentials" "$unit/etc"
+chown "$UNIT_UID:$UNIT_GID" "$unit/run/ax-secrets/$unit_id" "$unit/credentials"
+chmod 0750 "$unit/run/ax-secrets/$unit_id"
+printf '%s\n' "$unit_token" >"$unit/credentials/execution-token"
+chown "$UNIT_UID" "$unit/credentials/execution-token"
+chmod 0400 "$unit/credentials/execution-token"
+cp "$STATE/control-plane.pub" "$STATE/ca.pem" "$unit/etc/"
+chmod 0644 "$unit/etc"/*
+mapfile -t exec_start < <(python3 - "$deploy/systemd/ax-sidecar@.service" <<'EOF'
+import shlex, sys
+
+text = open(sys.argv[1], encoding="utf-8").read().replace("\\\n", " ")
+line = next(l for l in text.splitlines() if l.startswith("ExecStart="))
+for word in shlex.split(line[len("ExecStart="):]):
+    print(word)
+EOF
+)
+unit_words=()
+for word in "${exec_start[@]}"; do
+  case $word in
+    '$AX_SIDECAR_ARGS') unit_words+=(--ca-file "$unit/etc/ca.pem") ;;  # from sidecar.env
+    *)
+      word=${word//%i/$unit_id}
+      word=${word//%t/$unit/run}
+      word=${word//%d/$unit/credentials}
+      word=${word//'${AX_CONTROL_PLANE}'/$url}
+      word=${word//'${AX_SOCKET_GROUP}'/$UNIT_GID}
+      word=${word//\/etc\/ax-secrets\//$unit/etc/}
+      word=${word//\/usr\/local\/bin\/ax-sidecar/$bin/ax-sidecar}
+      unit_words+=("$word") ;;
+  esac
+done
+echo "ExecStart: ${unit_words[*]}"
+# User=, Group=, CapabilityBoundingSet= (none), NoNewPrivileges=yes, LimitMEMLOCK=infinity.
+as_unit=(setpriv --reuid "$UNIT_UID" --regid "$UNIT_GID" --clear-groups --no-new-privs
+  --inh-caps=-all --bounding-set=-all)
+prlimit --memlock=unlimited:unlimited -- "${as_unit[@]}" "${unit_words[@]}" 2>"$scratch/unit.err" &
+unit_sidecar=$!
+pids+=("$unit_sidecar")
+unit_socket=$unit/run/ax-secrets/$unit_id/sidecar.sock
+started=
+for _ in $(seq 30); do
+  if "${as_unit[@]}" "$bin/ax-sidecar" probe --socket "$unit_socket" 2>/dev/null; then started=1; break; fi
+  kill -0 "$unit_sidecar" 2>/dev/null || break
+  sleep 1
+done
+if [ -n "$started" ] && [ "$(cat "$unit/run/ax-secrets/$unit_id/ready" 2>/dev/null)" = READY ]; then
+  pass "unit: ExecStart serves (probe exit 0, READY in the ready file)"
+else
+  fail "unit: ExecStart did not serve; the sidecar's stderr:"; cat "$scratch/unit.err"
+fi
+kill -TERM "$unit_sidecar" 2>/dev/null || true
+rc=0; wait "$unit_sidecar" || rc=$?
+if [ "$rc" = 0 ]; then pass "unit: SIGTERM stops it with 0"; else fail "unit: SIGTERM: exit $rc"; fi
+
+printf '\ndeploy: %d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" = 0 ]
