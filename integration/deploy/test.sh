@@ -257,10 +257,11 @@ map_pod_paths() {
     -e "s|/usr/local/bin/ax-sidecar|$bin/ax-sidecar|g" \
     -e "s|https://ax-control-plane.ax-system.svc:8443|$url|g" -e "s|exec-0123|$exec_id|g"
 }
-mapfile -t sidecar_args < <(python3 - "$deploy/kubernetes/pod.yaml" <<'EOF' | map_pod_paths
+# The sidecar container's args: the list under the only "args:" of a manifest.
+sidecar_args_of() {
+  python3 - "$1" <<'EOF'
 import sys
 
-# The sidecar container's args: the list under the first "args:" (the only one in pod.yaml).
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
 start = next(i for i, line in enumerate(lines) if line.strip() == "args:")
 for line in lines[start + 1:]:
@@ -271,7 +272,15 @@ for line in lines[start + 1:]:
         break
     print(item[2:])
 EOF
-)
+}
+mapfile -t sidecar_args < <(sidecar_args_of "$deploy/kubernetes/pod.yaml" | map_pod_paths)
+# The Job runs the same sidecar: its args are the pod's but for where the execution id comes from.
+if diff <(sidecar_args_of "$deploy/kubernetes/pod.yaml") \
+  <(sidecar_args_of "$deploy/kubernetes/job.yaml" | sed 's/[$](AX_EXECUTION_ID)/exec-0123/'); then
+  pass "job.yaml's sidecar args are pod.yaml's, the execution id from the downward API"
+else
+  fail "job.yaml's sidecar args differ from pod.yaml's (above)"
+fi
 mapfile -t probe < <(python3 -c 'import json, sys; print("\n".join(json.loads(sys.argv[1])))' \
   "$(head -n 1 <<<"$probes")" | map_pod_paths)
 echo "sidecar: ax-sidecar ${sidecar_args[*]}"
@@ -282,6 +291,13 @@ as_pod_sidecar=(setpriv --reuid 0 --regid "$POD_GROUP" --clear-groups --no-new-p
 # runAsUser 1000, runAsGroup 2000, capabilities drop ALL, no privilege escalation.
 as_pod_node=(setpriv --reuid "$NODE_UID" --regid "$POD_GROUP" --clear-groups --no-new-privs
   --inh-caps=-all --bounding-set=-all)
+# The node container's view: the emptyDir read-only at /run/ax (the pod's own socket path, from
+# its env), its code, Debian's /usr, nothing else.
+pod_node_socket=$(grep -A1 'name: AX_SECRETS_SOCKET' "$deploy/kubernetes/pod.yaml" | sed -n 's/^ *value: //p')
+pod_node_mounts=(bwrap --unshare-all --die-with-parent --new-session --clearenv
+  --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64
+  --proc /proc --dev /dev --tmpfs /tmp --ro-bind "$pod/run" /run/ax --ro-bind "$NODE_DIR" /node
+  --setenv PATH /usr/bin --setenv PYTHONPATH /node --setenv AX_SECRETS_SOCKET "$pod_node_socket" --)
 "${as_pod_sidecar[@]}" "$bin/ax-sidecar" "${sidecar_args[@]}" 2>"$scratch/pod-sidecar.err" &
 pod_sidecar=$!
 pids+=("$pod_sidecar")
@@ -310,12 +326,35 @@ if [ -n "$started" ]; then
   else
     fail "pod: no READY in the ready file"
   fi
-  node_out=$("${as_pod_node[@]}" env -i PATH=/usr/bin PYTHONPATH="$NODE_DIR" \
-    AX_SECRETS_SOCKET="$socket" /usr/bin/python3 "$NODE_DIR/main.py" 2>&1) || true
+  node_out=$("${as_pod_node[@]}" "${pod_node_mounts[@]}" python3 /node/main.py 2>&1) || true
   if [ "$node_out" = "uid $NODE_UID gid $POD_GROUP: GREETING found, value $GREETING_VALUE" ]; then
     pass "pod: the node (uid $NODE_UID, gid $POD_GROUP) reads GREETING through the Python shim"
   else
     fail "pod: the node did not read GREETING: ${node_out//$GREETING_VALUE/<the value>}"
+  fi
+  # The guide's warning: a supplementary group (fsGroup, supplementalGroups) opens the
+  # directory but does not let the node in, since SO_PEERCRED carries the primary gid only.
+  # Seen by the probe, then by the Python shim, whose error must name the uid, not the token.
+  as_supplementary=(setpriv --reuid "$NODE_UID" --regid "$((POD_GROUP + 1))" --groups "$POD_GROUP"
+    --no-new-privs --inh-caps=-all --bounding-set=-all)
+  rc=0; said=$("${as_supplementary[@]}" "${probe[@]}" 2>&1) || rc=$?
+  if [ "$rc" = 69 ] && grep -q "refused this process's uid $NODE_UID" <<<"$said"; then
+    pass "pod: with the socket group only supplementary, the probe is refused for its uid (69)"
+  else
+    fail "pod: with the socket group only supplementary, the probe exited $rc: $said"
+  fi
+  refused=$("${as_supplementary[@]}" "${pod_node_mounts[@]}" python3 -c '
+from ax_secrets import AxiomContext, SecretsUnavailableError
+try:
+    AxiomContext().secrets.get("GREETING")
+    print("let in")
+except SecretsUnavailableError as error:
+    print("refused:", error.code, "-", error)
+' 2>&1) || true
+  if [[ $refused == "refused: Unauthorized - "* && $refused == *uid* && $refused != *token* ]]; then
+    pass "pod: ... and the Python shim says Unauthorized, naming the uid, not the token"
+  else
+    fail "pod: a node with the socket group only as a supplementary group: '$refused'"
   fi
 fi
 kill -TERM "$pod_sidecar" 2>/dev/null || true
@@ -327,7 +366,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "the unit: its ExecStart run as systemd would, as User=ax-sidecar with LimitMEMLOCK=infinity"
+step "the unit: its ExecStart against a real control plane, as User=ax-sidecar, Group=ax-nodes"
 unit=$scratch/unit
 read -r unit_id unit_token < <(new_execution)
 # RuntimeDirectory=ax-secrets/%i (0750, User:Group); %d holds LoadCredential's file.
@@ -364,10 +403,21 @@ for word in "${exec_start[@]}"; do
   esac
 done
 echo "ExecStart: ${unit_words[*]}"
-# User=, Group=, CapabilityBoundingSet= (none), NoNewPrivileges=yes, LimitMEMLOCK=infinity.
-as_unit=(setpriv --reuid "$UNIT_UID" --regid "$UNIT_GID" --clear-groups --no-new-privs
-  --inh-caps=-all --bounding-set=-all)
-prlimit --memlock=unlimited:unlimited -- "${as_unit[@]}" "${unit_words[@]}" 2>"$scratch/unit.err" &
+# User=, Group=, NoNewPrivileges=yes, and the memory lock: LimitMEMLOCK=infinity with
+# CapabilityBoundingSet= (none), as the unit says, where this machine's root may raise the
+# limit; a container's root without CAP_SYS_RESOURCE may not, and then the unit's documented
+# alternative stands in: CAP_IPC_LOCK as its only, ambient, capability.
+as_unit=(setpriv --reuid "$UNIT_UID" --regid "$UNIT_GID" --clear-groups --no-new-privs)
+if prlimit --memlock=unlimited:unlimited true 2>/dev/null; then
+  memory=(prlimit --memlock=unlimited:unlimited --)
+  as_unit+=(--inh-caps=-all --bounding-set=-all)
+  echo "memory lock: LimitMEMLOCK=infinity, no capability"
+else
+  memory=()
+  as_unit+=(--inh-caps=-all,+ipc_lock --ambient-caps=+ipc_lock --bounding-set=-all,+ipc_lock)
+  echo "memory lock: AmbientCapabilities=CAP_IPC_LOCK (root here cannot raise RLIMIT_MEMLOCK)"
+fi
+"${memory[@]}" "${as_unit[@]}" "${unit_words[@]}" 2>"$scratch/unit.err" &
 unit_sidecar=$!
 pids+=("$unit_sidecar")
 unit_socket=$unit/run/ax-secrets/$unit_id/sidecar.sock
