@@ -58,7 +58,7 @@ command -v go >/dev/null || die "go is missing: kubeconform is installed with go
 kc_dir=${XDG_CACHE_HOME:-$HOME/.cache}/ax-secrets/kubeconform-$KUBECONFORM_VERSION
 if [ ! -x "$kc_dir/kubeconform" ]; then
   mkdir -p "$kc_dir"
-  GOBIN=$kc_dir GOFLAGS=-mod=mod go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+  GOBIN=$kc_dir go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
 fi
 kubeconform() {
   "$kc_dir/kubeconform" -strict -summary -kubernetes-version "$KUBERNETES_VERSION" \
@@ -363,6 +363,17 @@ if [ "$rc" = 0 ] && [ ! -e "$pod/run/ready" ] && [ ! -e "$socket" ]; then
   pass "pod: SIGTERM stops the sidecar with 0, the socket and the ready file removed"
 else
   fail "pod: after SIGTERM the sidecar exited $rc; ready file or socket left: $(ls "$pod/run" "$pod/run/socket" 2>&1 | tr '\n' ' ')"
+fi
+
+# The guide's warning about hostUsers: false: in a user namespace the container's IPC_LOCK is
+# namespaced, the kernel applies the (here 8 MiB) memlock limit anyway, and the sidecar refuses.
+rc=0
+prlimit --memlock=8388608:8388608 -- unshare --user --map-root-user -- \
+  "$bin/ax-sidecar" "${sidecar_args[@]}" 2>"$scratch/userns.err" || rc=$?
+if [ "$rc" = 71 ] && grep -q mlockall "$scratch/userns.err"; then
+  pass "pod: in a user namespace (hostUsers: false) the sidecar cannot lock its memory: exit 71"
+else
+  fail "pod: in a user namespace the sidecar exited $rc: $(cat "$scratch/userns.err")"
 fi
 
 # ---------------------------------------------------------------------------------------------
