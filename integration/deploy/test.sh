@@ -286,6 +286,7 @@ mapfile -t probe < <(python3 -c 'import json, sys; print("\n".join(json.loads(sy
 echo "sidecar: ax-sidecar ${sidecar_args[*]}"
 
 # runAsUser 0, runAsGroup 2000, capabilities drop ALL + add IPC_LOCK, no privilege escalation.
+# shellcheck disable=SC2054 # the commas are setpriv's capability lists
 as_pod_sidecar=(setpriv --reuid 0 --regid "$POD_GROUP" --clear-groups --no-new-privs
   --inh-caps=-all --bounding-set=-all,+ipc_lock)
 # runAsUser 1000, runAsGroup 2000, capabilities drop ALL, no privilege escalation.
@@ -425,6 +426,7 @@ if prlimit --memlock=unlimited:unlimited true 2>/dev/null; then
   echo "memory lock: LimitMEMLOCK=infinity, no capability"
 else
   memory=()
+  # shellcheck disable=SC2054 # the commas are setpriv's capability lists
   as_unit+=(--inh-caps=-all,+ipc_lock --ambient-caps=+ipc_lock --bounding-set=-all,+ipc_lock)
   echo "memory lock: AmbientCapabilities=CAP_IPC_LOCK (root here cannot raise RLIMIT_MEMLOCK)"
 fi
