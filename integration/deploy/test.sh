@@ -145,6 +145,7 @@ command -v bwrap >/dev/null || apt_install bubblewrap
 [ -x /usr/bin/python3 ] || apt_install python3
 command -v setpriv >/dev/null || apt_install util-linux
 command -v curl >/dev/null || apt_install curl
+command -v strace >/dev/null || apt_install strace
 cargo build -q --locked -p ax-sidecar -p ax-integration --bins
 # Copies, so that every uid of the tests can run them whatever the checkout's permissions.
 bin=$scratch/bin
@@ -430,9 +431,19 @@ else
   as_unit+=(--inh-caps=-all,+ipc_lock --ambient-caps=+ipc_lock --bounding-set=-all,+ipc_lock)
   echo "memory lock: AmbientCapabilities=CAP_IPC_LOCK (root here cannot raise RLIMIT_MEMLOCK)"
 fi
-"${memory[@]}" "${as_unit[@]}" "${unit_words[@]}" 2>"$scratch/unit.err" &
-unit_sidecar=$!
-pids+=("$unit_sidecar")
+# Under strace, to hold every system call it makes against the unit's SystemCallFilter below.
+strace -f -qq -o "$scratch/unit.trace" -- \
+  "${memory[@]}" "${as_unit[@]}" "${unit_words[@]}" 2>"$scratch/unit.err" &
+unit_tracer=$!
+pids+=("$unit_tracer")
+# strace's child execs setpriv (and prlimit) and then the sidecar in place: one pid throughout.
+unit_sidecar=
+for _ in $(seq 50); do
+  unit_sidecar=$(pgrep -P "$unit_tracer" || true)
+  [ -n "$unit_sidecar" ] && break
+  sleep 0.1
+done
+[ -n "$unit_sidecar" ] || die "strace started no child"
 unit_socket=$unit/run/ax-secrets/$unit_id/sidecar.sock
 started=
 for _ in $(seq 30); do
@@ -446,8 +457,38 @@ else
   fail "unit: ExecStart did not serve; the sidecar's stderr:"; cat "$scratch/unit.err"
 fi
 kill -TERM "$unit_sidecar" 2>/dev/null || true
-rc=0; wait "$unit_sidecar" || rc=$?
+rc=0; wait "$unit_tracer" || rc=$?  # strace exits with its command's code
 if [ "$rc" = 0 ]; then pass "unit: SIGTERM stops it with 0"; else fail "unit: SIGTERM: exit $rc"; fi
+
+# SystemCallFilter=@system-service: every call the sidecar made from its execve on (start,
+# fetch over HTTPS, serving the probes, shutdown) must be in that set, groups expanded.
+expand_filter() { # its first line names the group itself; members are indented
+  systemd-analyze syscall-filter "$1" </dev/null | sed -n 's/^ \{1,\}\([@a-z0-9_-]\{1,\}\)$/\1/p' |
+    while read -r name; do
+      case $name in @*) expand_filter "$name" ;; *) echo "$name" ;; esac
+    done
+}
+filter=$(sed -n 's/^SystemCallFilter=//p' "$deploy/systemd/ax-sidecar@.service")
+expand_filter "$filter" | sort -u >"$scratch/allowed.syscalls"
+awk -v exe="$bin/ax-sidecar" '
+  index($0, "execve(\"" exe "\"") && $0 ~ /= 0$/ { on = 1 }
+  on { name = $2; sub(/\(.*/, "", name); if (name ~ /^[a-z0-9_]+$/) print name }
+' "$scratch/unit.trace" | sort -u >"$scratch/used.syscalls"
+outside=$(comm -23 "$scratch/used.syscalls" "$scratch/allowed.syscalls" | paste -sd' ')
+used=$(grep -c . "$scratch/used.syscalls" || true)
+if [ "$used" -gt 20 ] && [ -z "$outside" ]; then
+  pass "unit: all $used system calls the sidecar made are in SystemCallFilter=$filter"
+else
+  fail "unit: of $used system calls, outside SystemCallFilter=$filter: ${outside:-none, but too few traced}"
+fi
+# The comparison can fail: against a narrower set (@basic-io alone) the same trace has calls
+# outside it (socket, mlockall, ...).
+narrow=$(comm -23 "$scratch/used.syscalls" <(expand_filter @basic-io | sort -u) | grep -c . || true)
+if [ "$narrow" -gt 0 ]; then
+  pass "unit: the same check against @basic-io alone finds $narrow calls outside it"
+else
+  fail "unit: the system-call check finds nothing outside even @basic-io"
+fi
 
 printf '\ndeploy: %d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" = 0 ]
