@@ -1,4 +1,5 @@
-# Sourced by integration/deploy/test.sh: every ```sh {test} block of DEPLOYMENT.md, run as written.
+# Sourced by integration/deploy/test.sh: every ```sh {test} block of DEPLOYMENT.md, run as
+# written.
 # shellcheck shell=bash
 step "the guide's sh {test} blocks, as written"
 python3 - "$deploy/DEPLOYMENT.md" >"$scratch/guide.sh" <<'EOF'

@@ -1,4 +1,5 @@
-# Sourced by integration/deploy/test.sh: the Kubernetes manifests against the vendored schemas, and two broken copies.
+# Sourced by integration/deploy/test.sh: the Kubernetes manifests against the vendored schemas,
+# and two broken copies.
 # shellcheck shell=bash
 step "Kubernetes manifests: kubeconform $KUBECONFORM_VERSION, strict, Kubernetes $KUBERNETES_VERSION schemas"
 command -v go >/dev/null || die "go is missing: kubeconform is installed with go install"

@@ -1,4 +1,5 @@
-# Sourced by integration/deploy/test.sh: the pod's sidecar arguments, probes and node command, under the pod's identities.
+# Sourced by integration/deploy/test.sh: the pod's sidecar arguments, probes and node command,
+# under the pod's identities.
 # shellcheck shell=bash
 step "the pod: its sidecar arguments and probes against a real sidecar, under the pod's identities"
 # The probe commands of pod.yaml and job.yaml (startup, readiness, liveness) must be one command.

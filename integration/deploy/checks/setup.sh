@@ -1,4 +1,5 @@
-# Sourced by integration/deploy/test.sh: the binaries, a reference control plane with a tenant, and the node of the checks.
+# Sourced by integration/deploy/test.sh: the binaries, a reference control plane with a tenant,
+# and the node of the checks.
 # shellcheck shell=bash
 step "binaries and a reference control plane"
 command -v bwrap >/dev/null || apt_install bubblewrap

@@ -1,4 +1,5 @@
-# Sourced by integration/deploy/test.sh: the unit's ExecStart against the control plane, its FIFO and its system calls.
+# Sourced by integration/deploy/test.sh: the unit's ExecStart against the control plane, its
+# FIFO and its system calls.
 # shellcheck shell=bash
 step "the unit: its ExecStart against a real control plane, as User=ax-sidecar, Group=ax-nodes"
 unit=$scratch/unit

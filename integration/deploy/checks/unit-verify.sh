@@ -1,4 +1,5 @@
-# Sourced by integration/deploy/test.sh: the systemd unit with systemd-analyze verify, and two broken copies.
+# Sourced by integration/deploy/test.sh: the systemd unit with systemd-analyze verify, and two
+# broken copies.
 # shellcheck shell=bash
 step "systemd unit: systemd-analyze verify"
 command -v systemd-analyze >/dev/null || apt_install systemd
