@@ -22,6 +22,15 @@ for tool in python3 go node npm; do
 done
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q -r sdk-shims/python/requirements-test.txt
 
+# The sandbox test (integration/tests/sandbox.rs) runs nodes in bubblewrap; it fails, never
+# skips, without it. setpriv comes with util-linux, which every Debian has.
+step "sandbox tools (bubblewrap)"
+if ! command -v bwrap >/dev/null; then
+  apt-get update
+  apt-get install -y bubblewrap
+fi
+bwrap --version
+
 step "format (cargo fmt --check)"
 cargo fmt --all -- --check
 

@@ -18,9 +18,10 @@ use crate::stream::StreamSpec;
 /// `serve` opens a sealed bundle into locked memory and answers node code on a Unix socket;
 /// the bundle comes from the control plane (online: --control-plane) or from a local sealed
 /// file (offline: --bundle-file). `seal` makes a local sealed bundle from a JSON file of
-/// secrets, for running without a control plane. Exit codes: 0 clean stop, 64 usage, 65 bad
-/// bundle or key, 66 missing input, 69 control plane unreachable, 70 internal, 71 OS failure,
-/// 73 cannot create output, 77 refused by the control plane.
+/// secrets, for running without a control plane. `probe` asks a running sidecar for a `Pong`,
+/// for a container's readiness or liveness probe. Exit codes: 0 clean stop, 64 usage, 65 bad
+/// bundle or key, 66 missing input, 69 control plane unreachable (probe: no `Pong`), 70
+/// internal, 71 OS failure, 73 cannot create output, 77 refused by the control plane.
 #[derive(Debug, Parser)]
 #[command(name = "ax-sidecar", version, propagate_version = true)]
 pub struct Cli {
@@ -36,16 +37,29 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Seal a JSON file of secrets into a local bundle file.
     Seal(SealArgs),
+    /// Check that a sidecar serves: connect, Hello, Ping; exit 0 on Pong, else 69 with one
+    /// line on stderr saying why. For Kubernetes `exec` readiness and liveness probes.
+    Probe(ProbeArgs),
 }
 
 /// Flags of `ax-sidecar serve`.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("execution_token").args(["token_file", "token_fd"]).multiple(false)))]
 pub struct ServeArgs {
-    /// Path of the socket to create. Its directory must belong to this user with mode 0700
-    /// (created so if missing); a stale socket is replaced, anything else there is refused.
+    /// Path of the socket to create, at most 107 bytes (a Unix socket address holds no
+    /// more). Its directory must belong to this user with mode 0700 (created so if missing),
+    /// or with --socket-group as described there; a stale socket is replaced, anything else
+    /// there is refused.
     #[arg(long, value_name = "PATH")]
     pub socket: PathBuf,
+
+    /// Open the socket to a group: the socket directory belongs to this user and GROUP (a
+    /// name or a numeric gid) with mode 0750 (created so; an existing one must have exactly
+    /// that owner and group and be writable by neither group nor others), and the socket is
+    /// 0660 with that group. A peer whose primary gid is GROUP may then connect; its
+    /// supplementary groups do not count (SO_PEERCRED carries the primary gid only).
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
 
     /// Offline: the local sealed bundle to serve (made by `ax-sidecar seal`).
     #[arg(
@@ -118,14 +132,35 @@ pub struct ServeArgs {
     #[arg(long = "redact-stream", value_name = "IN_FD:OUT_FD")]
     pub redact_streams: Vec<StreamSpec>,
 
+    /// Create a FIFO at PATH (a name directly in the socket's directory; 0600, or 0620 of
+    /// --socket-group) and copy whatever is written to it, every secret value and its
+    /// encodings replaced by ***, to this process's stdout, writer after writer, until
+    /// shutdown. For nodes that cannot pass --redact-stream a descriptor (other containers of
+    /// a pod): they write their output to the FIFO. Removed at shutdown.
+    #[arg(long, value_name = "PATH")]
+    pub redact_fifo: Option<PathBuf>,
+
     /// Inherited file descriptor to write "READY\n" to once the socket serves (then closed).
     #[arg(long, value_name = "N")]
     pub ready_fd: Option<i32>,
 
-    /// Uid allowed to connect (SO_PEERCRED); repeatable. Default: this process's uid only.
-    /// Giving any replaces the default.
+    /// File to create once the socket serves, holding "READY\n" (written to PATH.tmp-PID and
+    /// renamed, so it is never seen half-written), and removed at shutdown: readiness for
+    /// whoever cannot inherit --ready-fd. Its directory must exist at start (else exit 73).
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+
+    /// Who may connect: a peer whose SO_PEERCRED uid is on the uid list, or whose
+    /// SO_PEERCRED gid is on the gid list. Uid allowed to connect; repeatable. Default: this
+    /// process's uid only; giving any replaces the default. Anyone else gets Unauthorized
+    /// (id 0) right after connecting.
     #[arg(long = "allow-uid", value_name = "UID")]
     pub allow_uids: Vec<u32>,
+
+    /// Gid allowed to connect (the peer's primary gid, SO_PEERCRED); repeatable. The
+    /// --socket-group gid is allowed without it. Default: none.
+    #[arg(long = "allow-gid", value_name = "GID")]
+    pub allow_gids: Vec<u32>,
 
     /// File holding the client token every Hello must carry (a trailing newline is ignored).
     #[arg(long, value_name = "FILE")]
@@ -220,6 +255,22 @@ pub struct SealArgs {
     /// How long the sealed file stays valid (units s, m, h, d).
     #[arg(long, value_name = "DUR", default_value = "90d", value_parser = parse_duration)]
     pub valid_for: Duration,
+}
+
+/// Flags of `ax-sidecar probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The sidecar's socket.
+    #[arg(long, value_name = "PATH")]
+    pub socket: PathBuf,
+
+    /// File holding the client token to send in the Hello (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// How long the whole probe may take, connecting included (10ms to 24h).
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 /// Log line format.

@@ -1,10 +1,13 @@
 //! `ax-sidecar serve`: start-up in a fixed order, serving, and shutdown within a deadline.
 //!
-//! Order: claim the inherited descriptors (ready line, token, streams), harden the process,
-//! read the key and the token, get the bundle (open the local file, or fetch it from the control
-//! plane) into the locked arena, open the audit sink, bind the socket, start the streams, write
-//! `READY`, serve. Hardening comes before any secret is in memory; descriptors are claimed
-//! before anything else opens one, so their numbers still name what the launcher passed.
+//! Order: refuse a socket path no client could connect to, claim the inherited descriptors
+//! (ready line, token, streams), resolve the socket group and check the ready file's
+//! directory, harden the process, read the key and the token, get the bundle (open the local
+//! file, or fetch it from the control plane) into the locked arena, open the audit sink, bind
+//! the socket (and make the redact FIFO beside it), start the streams, write `READY` (file,
+//! then descriptor), serve. Hardening comes before any secret is in memory; descriptors are
+//! claimed before anything else opens one, so their numbers still name what the launcher
+//! passed.
 //!
 //! Any failure before `READY` returns a [`StartupError`] and leaves no socket behind (the
 //! socket file removes itself when dropped). Between the stages, the start-up guard looks for
@@ -31,10 +34,11 @@ use crate::cli::ServeArgs;
 use crate::exit::{self, StartupError};
 use crate::harden::harden;
 use crate::limits::{
-    AUDIT_FINISH_GRACE, AUDIT_FLUSH_INTERVAL, ConnectionLimits, LOG_FLUSH_PATIENCE, SHUTDOWN_MARGIN,
+    AUDIT_FINISH_GRACE, AUDIT_FLUSH_INTERVAL, ConnectionLimits, LOG_FLUSH_PATIENCE,
+    MAX_SOCKET_PATH, SHUTDOWN_MARGIN,
 };
 use crate::mode;
-use crate::ready::ReadyFd;
+use crate::ready::{ReadyFd, ReadyFile};
 use crate::request::Service;
 use crate::server::{self, Admission};
 use crate::socket::bind_private;
@@ -42,6 +46,7 @@ use crate::source::{BundleSource, MemoryPolicy};
 use crate::startup::Guard;
 use crate::store::Store;
 use crate::stream::Streams;
+use crate::stream::fifo::{FifoReader, RedactFifo};
 use crate::token::ClientToken;
 use crate::watchdog::{Teardown, Watchdog};
 
@@ -50,10 +55,26 @@ use crate::watchdog::{Teardown, Watchdog};
 ///
 /// `guard` holds SIGTERM and SIGINT pending since the first instruction of `main`.
 pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
+    let socket_len = args.socket.as_os_str().len();
+    if socket_len > MAX_SOCKET_PATH {
+        return Err(StartupError::SocketPathTooLong { len: socket_len });
+    }
     mode::check_descriptors(&args)?;
     let ready = args.ready_fd.map(ReadyFd::claim).transpose()?;
     let execution_token = mode::claim_token(&args)?;
     let claimed_streams = crate::stream::pump::claim(&args.redact_streams)?;
+    // Both may open files (the group database), so only once the descriptors are claimed.
+    let socket_group = args
+        .socket_group
+        .as_deref()
+        .map(mode::resolve_group)
+        .transpose()?;
+    let ready_file = args
+        .ready_file
+        .as_deref()
+        .map(ReadyFile::check)
+        .transpose()?
+        .map(Arc::new);
     let launcher = mode::launcher_peer();
     crate::logging::init(args.log_format, args.log_level.into());
     guard.check()?;
@@ -84,10 +105,23 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
     guard.check()?;
 
     let (listener, socket_file) =
-        bind_private(&args.socket).map_err(|source| StartupError::Socket {
+        bind_private(&args.socket, socket_group).map_err(|source| StartupError::Socket {
             path: args.socket.clone(),
             source,
         })?;
+    let redact_fifo = match &args.redact_fifo {
+        Some(path) => {
+            let dir = args.socket.parent().unwrap_or(Path::new(""));
+            Some(RedactFifo::create(
+                path,
+                dir,
+                socket_file.dir(),
+                socket_group,
+            )?)
+        }
+        None => None,
+    }
+    .map(Arc::new);
     let socket_file = Arc::new(socket_file);
     let queue = Arc::new(AuditQueue::new(args.audit_queue as usize));
     let writer = AuditWriter::spawn(
@@ -113,6 +147,10 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
             launcher,
         )?)
     };
+    let fifo_reader = redact_fifo
+        .as_ref()
+        .map(|fifo| fifo.start(Arc::clone(&store), Arc::clone(&queue), launcher))
+        .transpose()?;
     let limits = ConnectionLimits {
         max_request_bytes: args.max_request_bytes,
         max_response_bytes: args.max_response_bytes,
@@ -131,6 +169,12 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         } else {
             args.allow_uids.clone()
         },
+        allowed_gids: args
+            .allow_gids
+            .iter()
+            .copied()
+            .chain(socket_group.map(nix::unistd::Gid::as_raw))
+            .collect(),
         max_connections: args.max_connections as usize,
         shutdown_timeout: args.shutdown_timeout,
     };
@@ -154,6 +198,8 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
     let watchdog = Watchdog::spawn(Teardown {
         wiper: store.wiper(),
         socket: Arc::clone(&socket_file),
+        ready_file: ready_file.clone(),
+        redact_fifo: redact_fifo.clone(),
         queue: Arc::clone(&queue),
     })
     .map_err(|source| StartupError::Runtime {
@@ -168,8 +214,10 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         overrides = store.override_count(),
         memory_locked = store.is_locked(),
         allowed_uids = ?admission.allowed_uids,
+        allowed_gids = ?admission.allowed_gids,
         client_token = service.token.is_some(),
         streams = streams.as_ref().map_or(0, Streams::len),
+        redact_fifo = fifo_reader.is_some(),
         "serving"
     );
     let unmasked = crate::redact::Unmasked::of(&store);
@@ -188,11 +236,17 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
             let shutdown = shutdown.clone();
             let watchdog = watchdog.clone();
             let stopping = Arc::clone(&stopping);
+            let ready_file = ready_file.clone();
             let hard = args.shutdown_timeout + audit_budget + SHUTDOWN_MARGIN;
             move |name| {
                 let now = Instant::now();
                 let _ = stopping.set(now);
                 watchdog.arm(now + hard);
+                // Not ready from the first moment of shutdown: a probe reading the file
+                // must not send a node to a sidecar that is leaving.
+                if let Some(file) = &ready_file {
+                    file.remove();
+                }
                 tracing::info!(signal = name, "shutting down");
                 shutdown.cancel();
             }
@@ -205,15 +259,24 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
                 source,
             }
         })?;
+    if let Some(file) = &ready_file {
+        if let Err(err) = file.signal() {
+            // The watchdog holds the socket file, so it is not removed by dropping ours.
+            socket_file.remove();
+            return Err(err);
+        }
+    }
     if let Some(ready) = ready {
         ready.signal();
     }
 
     runtime.block_on(async {
         let drained = drain_streams(streams, shutdown.clone(), args.shutdown_timeout);
+        let fifo = stop_fifo(fifo_reader, shutdown.clone(), args.shutdown_timeout);
         tokio::join!(
             server::run(listener, Arc::clone(&service), admission, shutdown),
-            drained
+            drained,
+            fifo
         );
     });
     // Tasks still running (a request stuck in the blocking pool) are abandoned, not awaited.
@@ -224,6 +287,12 @@ pub fn run(args: ServeArgs, guard: Guard) -> Result<u8, StartupError> {
         writer.finish(started + args.shutdown_timeout + audit_budget + AUDIT_FINISH_GRACE);
     watchdog.disarm();
     socket_file.remove();
+    if let Some(file) = &ready_file {
+        file.remove();
+    }
+    if let Some(fifo) = &redact_fifo {
+        fifo.remove();
+    }
     wipe(store);
     let lost = not_written + crate::audit::ship::lost_events();
     let code = exit::after_serving(lost, crate::audit::ship::execution_ended());
@@ -275,6 +344,19 @@ async fn drain_streams(
             streams = count,
             "the shutdown deadline passed before every stream ended; their last bytes are lost"
         );
+    }
+}
+
+/// At shutdown, wakes the `--redact-fifo` reader and waits for what is waiting in the FIFO.
+async fn stop_fifo(
+    reader: Option<FifoReader>,
+    shutdown: CancellationToken,
+    timeout: std::time::Duration,
+) {
+    let Some(reader) = reader else { return };
+    shutdown.cancelled().await;
+    if !reader.stop(timeout).await {
+        tracing::warn!("the shutdown deadline passed before the redact FIFO was copied");
     }
 }
 

@@ -29,7 +29,7 @@ pub const UNAVAILABLE: u8 = 69;
 pub const SOFTWARE: u8 = 70;
 /// An OS failure: binding the socket, locking memory, hardening the process.
 pub const OS: u8 = 71;
-/// An output file cannot be created (seal; the audit file).
+/// An output file cannot be created (seal; the audit file; the ready file).
 pub const CANT_CREATE: u8 = 73;
 /// The sidecar served, but audit events were lost (sysexits `EX_TEMPFAIL`): dropped, refused
 /// by the control plane, or not written or shipped before the shutdown deadline. The count is
@@ -56,6 +56,37 @@ pub enum StartupError {
     ReadyFd {
         /// The descriptor given.
         fd: i32,
+    },
+    /// `--socket` is longer than a Unix socket address holds.
+    #[error(
+        "--socket path is {len} bytes; a Unix socket path holds at most {max}",
+        max = crate::limits::MAX_SOCKET_PATH
+    )]
+    SocketPathTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// `--socket-group` names no group.
+    #[error("--socket-group {group}: no such group (give a group name or a numeric gid)")]
+    SocketGroup {
+        /// The name given.
+        group: String,
+    },
+    /// The `--ready-file` cannot be written: its directory is missing, or writing failed.
+    #[error("cannot write the ready file {path}: {source}")]
+    ReadyFile {
+        /// Its path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The `--redact-fifo` cannot be made.
+    #[error("--redact-fifo {path}: {reason}")]
+    RedactFifo {
+        /// Its path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
     },
     /// An input file could not be read.
     #[error("cannot read the {what} {path}: {source}")]
@@ -263,6 +294,8 @@ impl StartupError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::ReadyFd { .. } | Self::Fd { .. } => USAGE,
+            Self::SocketPathTooLong { .. } | Self::SocketGroup { .. } => USAGE,
+            Self::ReadyFile { .. } | Self::RedactFifo { .. } => CANT_CREATE,
             Self::ControlPlaneUrl { .. } | Self::ExecutionId(_) => USAGE,
             Self::Input { .. } => NO_INPUT,
             Self::KeyLength { .. } | Self::Token { .. } => DATA,

@@ -19,15 +19,16 @@
 //! - [`source`]: where the bundle comes from: the local file, or the control plane.
 //! - [`control_plane`]: HTTPS to the control plane: credentials, TLS, retries, the fetch.
 //! - [`store`]: the effective secrets: an index into the arena.
-//! - [`socket`]: the private directory and the 0600 socket file.
-//! - [`server`]: the accept loop, peer checks, the connection cap, drained shutdown.
+//! - [`socket`]: the private (or group-shared) directory and the socket file.
+//! - [`server`]: the accept loop, who may connect, the connection cap, drained shutdown.
 //! - [`connection`]: one connection: framing, timeouts, pipelining, buffer wiping.
 //! - [`request`]: one module per request kind.
 //! - [`token`]: the client token, checked in constant time.
 //! - [`redact`]: the redaction engine (over the forms of `ax_protocol::encodings`).
 //! - [`audit`]: the audit queue, its writer thread, the JSON-lines and control-plane sinks.
-//! - [`stream`]: the launcher's stream filter (`--redact-stream`).
-//! - [`ready`]: the ready line for the launcher.
+//! - [`stream`]: the launcher's stream filter (`--redact-stream`) and the FIFO (`--redact-fifo`).
+//! - [`ready`]: the ready line for the launcher, on a descriptor or in a file.
+//! - [`probe`]: `probe`: Hello and Ping against a running sidecar, for health checks.
 //! - [`logging`]: tracing to stderr, text or JSON, through a bounded queue that never blocks.
 //! - [`log_limit`]: at most one line a second of each warning a peer can trigger.
 //! - [`watchdog`]: the process is gone by a deadline once shutdown starts.
@@ -46,6 +47,7 @@ pub mod log_limit;
 pub mod logging;
 pub mod messages;
 pub mod mode;
+pub mod probe;
 pub mod ready;
 pub mod redact;
 pub mod request;

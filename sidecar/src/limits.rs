@@ -7,6 +7,11 @@ use std::time::Duration;
 
 use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
 
+/// Longest `--socket` path, in bytes: `sockaddr_un.sun_path` holds 108 with the closing NUL.
+/// A longer path could be bound through the directory descriptor, but no client could reach
+/// it by its path, so it is refused at start (PROTOCOL §1).
+pub const MAX_SOCKET_PATH: usize = 107;
+
 /// Default `--max-connections`: far above what one execution's nodes open, low enough that a
 /// runaway client cannot exhaust descriptors or memory (each idle connection holds ~8 KiB).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;

@@ -1,4 +1,4 @@
-//! `ax-sidecar`: parses the command line and hands over to `serve` or `seal`.
+//! `ax-sidecar`: parses the command line and hands over to `serve`, `seal` or `probe`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use ax_sidecar::alloc::ZeroingAllocator;
 use ax_sidecar::cli::{Cli, Command};
 use ax_sidecar::exit::StartupError;
 use ax_sidecar::startup::Guard;
-use ax_sidecar::{daemon, exit, seal};
+use ax_sidecar::{daemon, exit, probe, seal};
 use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
@@ -26,6 +26,16 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Serve(args) => serve(*args, guard),
+        Command::Probe(args) => {
+            guard.end();
+            match probe::run(&args) {
+                Ok(()) => exit::OK,
+                Err(err) => {
+                    let _ = writeln!(std::io::stderr(), "ax-sidecar probe: {err}");
+                    exit::UNAVAILABLE
+                }
+            }
+        }
         Command::Seal(args) => {
             guard.end();
             match seal::run(&args) {

@@ -1,7 +1,9 @@
 //! Every message the sidecar sends a client in an `Error` response, in one place.
 //!
 //! None of them carries anything the client sent: a value pasted where a name belongs must not
-//! come back in an error, and clients act on the code, never on the text (PROTOCOL §6.6).
+//! come back in an error, and clients act on the code, never on the text (PROTOCOL §6.6). The
+//! one that carries a number, [`uid_not_allowed`], carries the peer's uid as the kernel gave
+//! it (`SO_PEERCRED`), which the peer cannot choose and already knows.
 
 /// `BadRequest`: the frame did not decode.
 pub const MALFORMED: &str = "malformed request; closing the connection";
@@ -15,8 +17,12 @@ pub const CLIENT_TOO_LONG: &str = "Hello.client is longer than 256 bytes; closin
 pub const UNSUPPORTED_VERSION: &str = "unsupported protocol version; this sidecar speaks 2";
 /// `Unauthorized`: wrong or missing token.
 pub const BAD_TOKEN: &str = "client token missing or wrong";
-/// `Unauthorized`: the peer's uid is not on the allow-list.
-pub const UID_NOT_ALLOWED: &str = "this uid may not connect to this sidecar";
+/// `Unauthorized` (id 0): the peer's uid is not on the uid list and its gid not on the gid
+/// list. Named by uid: that is what an operator adds with `--allow-uid`, and the word tells a
+/// client this refusal from the token's ([`BAD_TOKEN`]).
+pub fn uid_not_allowed(uid: u32) -> String {
+    format!("this uid ({uid}) may not connect to this sidecar")
+}
 /// `HandshakeRequired`: a request before `Hello`.
 pub const HELLO_FIRST: &str = "the first request on a connection must be Hello";
 /// `HandshakeRequired`: a second `Hello`.

@@ -49,6 +49,20 @@ pub fn check_descriptors(args: &ServeArgs) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// The gid `--socket-group` names: a number is taken as it is, anything else is looked up as a
+/// group name.
+pub fn resolve_group(group: &str) -> Result<nix::unistd::Gid, StartupError> {
+    if let Ok(gid) = group.parse::<u32>() {
+        return Ok(nix::unistd::Gid::from_raw(gid));
+    }
+    match nix::unistd::Group::from_name(group) {
+        Ok(Some(found)) => Ok(found.gid),
+        _ => Err(StartupError::SocketGroup {
+            group: group.to_owned(),
+        }),
+    }
+}
+
 /// Claims `--token-fd` now, while its number still names what the launcher passed; a token
 /// file is only read later.
 pub fn claim_token(args: &ServeArgs) -> Result<Option<TokenSource>, StartupError> {

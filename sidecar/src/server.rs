@@ -40,10 +40,19 @@ static DROPPED: LogLimit = LogLimit::new();
 pub struct Admission {
     /// Uids allowed to connect.
     pub allowed_uids: Vec<u32>,
+    /// Gids allowed to connect (the peer's primary gid), the socket group's among them.
+    pub allowed_gids: Vec<u32>,
     /// Most connections served at once.
     pub max_connections: usize,
     /// How long connections may take to finish once shutdown starts.
     pub shutdown_timeout: Duration,
+}
+
+impl Admission {
+    /// The rule of PROTOCOL §1: the peer's uid is on the uid list, or its gid on the gid list.
+    pub fn admits(&self, peer: Peer) -> bool {
+        self.allowed_uids.contains(&peer.uid) || self.allowed_gids.contains(&peer.gid)
+    }
 }
 
 /// Serves `listener` until `shutdown` is cancelled, then stops accepting, lets connections
@@ -75,7 +84,7 @@ pub async fn run(
         let Some(peer) = peer_of(&stream) else {
             continue;
         };
-        if !admission.allowed_uids.contains(&peer.uid) {
+        if !admission.admits(peer) {
             // Audited, coalesced (see `audit::Refusals`). `Busy` refusals below are not: they
             // say nothing about who may read secrets, and the cap already bounds them.
             audit::REFUSED_UID.record(&service.audit, peer);
@@ -83,11 +92,16 @@ pub async fn run(
                 tracing::warn!(
                     peer_pid = peer.pid,
                     peer_uid = peer.uid,
+                    peer_gid = peer.gid,
                     suppressed,
-                    "refused a connection: uid not allowed"
+                    "refused a connection: neither its uid nor its gid is allowed"
                 );
             }
-            refuse(&stream, ErrorCode::Unauthorized, messages::UID_NOT_ALLOWED);
+            refuse(
+                &stream,
+                ErrorCode::Unauthorized,
+                &messages::uid_not_allowed(peer.uid),
+            );
             continue;
         }
         let Some(permit) = admit(&permits, &stream).await else {
@@ -190,7 +204,7 @@ fn peer_of(stream: &UnixStream) -> Option<Peer> {
 }
 
 /// Sends an error with id 0 without waiting (a fresh socket's buffer takes it), then closes.
-fn refuse(stream: &UnixStream, code: ErrorCode, message: &'static str) {
+fn refuse(stream: &UnixStream, code: ErrorCode, message: &str) {
     let response = Response {
         id: 0,
         body: ResponseBody::Error {

@@ -5,17 +5,23 @@
 //! check and removal use `*at` calls, and `bind` goes through `/proc/self/fd/N/NAME`, so a
 //! directory swapped for a symlink after the check cannot redirect the socket. The file is
 //! created under `umask 0177`, so it is never more open than 0600, not even for an instant.
+//!
+//! With a socket group (`--socket-group`) the directory is ours and the group's, 0750, and the
+//! socket 0660 with that group: a directory we create is made 0700 first and only then given
+//! the group and 0750; an existing one must already be exactly so (never writable by group or
+//! others, so nobody else can put or swap anything in it). The socket gets its group and then
+//! 0660 through the directory descriptor, after `bind`; before that it is 0600 and ours.
 
 use std::ffi::OsString;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, open};
-use nix::sys::stat::{Mode, SFlag, fstat, fstatat, umask};
-use nix::unistd::{Uid, UnlinkatFlags, unlinkat};
+use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmod, fchmodat, fstat, fstatat, umask};
+use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, fchownat, unlinkat};
 
 /// Why the socket could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +36,26 @@ pub enum SocketError {
         dir: PathBuf,
         /// The OS error (`ELOOP`: it is a symlink).
         errno: Errno,
+    },
+    /// The directory is not ours and the socket group's, or is writable by others.
+    #[error(
+        "its directory {dir} must belong to uid {uid} and group {gid} and be writable by \
+         neither group nor others (mode 0750), but has owner {owner}, group {group} and mode \
+         {mode:04o}"
+    )]
+    NotGroupOnly {
+        /// The directory.
+        dir: PathBuf,
+        /// This process's uid.
+        uid: u32,
+        /// The socket group.
+        gid: u32,
+        /// The directory's owner.
+        owner: u32,
+        /// The directory's group.
+        group: u32,
+        /// The directory's permission bits.
+        mode: u32,
     },
     /// The directory is not private to this user.
     #[error(
@@ -80,6 +106,11 @@ impl SocketFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The socket directory, opened once and checked: for making other files in it.
+    pub fn dir(&self) -> BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
 }
 
 impl Drop for SocketFile {
@@ -106,8 +137,12 @@ impl SocketFile {
     }
 }
 
-/// Creates the listening socket at `path`, as described in the module documentation.
-pub fn bind_private(path: &Path) -> Result<(UnixListener, SocketFile), SocketError> {
+/// Creates the listening socket at `path`, as described in the module documentation: private
+/// to this user, or shared with `group` when one is given.
+pub fn bind_private(
+    path: &Path,
+    group: Option<Gid>,
+) -> Result<(UnixListener, SocketFile), SocketError> {
     let name = path.file_name().ok_or(SocketError::BadName)?;
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(SocketError::BadName);
@@ -116,7 +151,10 @@ pub fn bind_private(path: &Path) -> Result<(UnixListener, SocketFile), SocketErr
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let dir = open_private_dir(&dir_path)?;
+    let dir = match group {
+        None => open_private_dir(&dir_path)?,
+        Some(gid) => open_group_dir(&dir_path, gid)?,
+    };
     remove_stale(&dir, name.as_ref())?;
 
     let via = bind_path(&dir, name.as_ref());
@@ -127,6 +165,19 @@ pub fn bind_private(path: &Path) -> Result<(UnixListener, SocketFile), SocketErr
         step: "bind the socket",
         errno: io_errno(&e),
     })?;
+    if let Some(gid) = group {
+        // The directory is writable by us alone, so the name still means the socket we bound.
+        let os = |step| move |errno| SocketError::Os { step, errno };
+        fchownat(&dir, name, None, Some(gid), AtFlags::AT_SYMLINK_NOFOLLOW)
+            .map_err(os("give the socket its group"))?;
+        fchmodat(
+            &dir,
+            name,
+            Mode::from_bits_truncate(GROUP_SOCKET_MODE),
+            FchmodatFlags::FollowSymlink,
+        )
+        .map_err(os("make the socket 0660"))?;
+    }
     let st =
         fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|errno| SocketError::Os {
             step: "check the new socket",
@@ -145,6 +196,52 @@ pub fn bind_private(path: &Path) -> Result<(UnixListener, SocketFile), SocketErr
             errno: io_errno(&e),
         })?;
     Ok((listener, file))
+}
+
+/// Mode of the socket directory with a socket group: the group may enter, nobody else.
+const GROUP_DIR_MODE: u32 = 0o750;
+/// Mode of the socket file with a socket group: connecting needs write permission.
+const GROUP_SOCKET_MODE: u32 = 0o660;
+
+/// Opens (creating it 0700 if missing) the directory for a socket shared with `gid`. One we
+/// created gets the group and 0750; one that existed must already be ours and the group's and
+/// writable by neither group nor others.
+fn open_group_dir(dir: &Path, gid: Gid) -> Result<OwnedFd, SocketError> {
+    let failed = |errno| SocketError::Directory {
+        dir: dir.to_path_buf(),
+        errno,
+    };
+    let created = match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(failed(io_errno(&e))),
+    };
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = open(dir, flags, Mode::empty()).map_err(failed)?;
+    let uid = Uid::effective().as_raw();
+    if created {
+        let st = fstat(&fd).map_err(failed)?;
+        // Ours and still 0700 (nobody else could have entered it); only then opened up.
+        if st.st_uid == uid && st.st_mode & 0o077 == 0 {
+            let os = |step| move |errno| SocketError::Os { step, errno };
+            fchown(&fd, None, Some(gid)).map_err(os("give the socket directory its group"))?;
+            fchmod(&fd, Mode::from_bits_truncate(GROUP_DIR_MODE))
+                .map_err(os("make the socket directory 0750"))?;
+        }
+    }
+    let st = fstat(&fd).map_err(failed)?;
+    let mode = st.st_mode & 0o7777;
+    if st.st_uid != uid || st.st_gid != gid.as_raw() || mode & 0o022 != 0 {
+        return Err(SocketError::NotGroupOnly {
+            dir: dir.to_path_buf(),
+            uid,
+            gid: gid.as_raw(),
+            owner: st.st_uid,
+            group: st.st_gid,
+            mode,
+        });
+    }
+    Ok(fd)
 }
 
 fn open_private_dir(dir: &Path) -> Result<OwnedFd, SocketError> {

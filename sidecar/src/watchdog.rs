@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use crate::arena::Wiper;
 use crate::audit::AuditQueue;
+use crate::ready::ReadyFile;
 use crate::socket::SocketFile;
+use crate::stream::fifo::RedactFifo;
 
 /// How long the watchdog's last log line may take to reach stderr before it exits anyway.
 const LOG_PATIENCE: Duration = Duration::from_millis(100);
@@ -46,6 +48,10 @@ pub struct Teardown {
     pub wiper: Wiper,
     /// The socket file.
     pub socket: Arc<SocketFile>,
+    /// The `--ready-file`, if any.
+    pub ready_file: Option<Arc<ReadyFile>>,
+    /// The `--redact-fifo`, if any.
+    pub redact_fifo: Option<Arc<RedactFifo>>,
     /// The audit queue, to count what was not written.
     pub queue: Arc<AuditQueue>,
 }
@@ -139,6 +145,12 @@ fn fire(teardown: &Teardown) -> ! {
         teardown.wiper.wipe_before_exit();
     }
     teardown.socket.remove();
+    if let Some(file) = &teardown.ready_file {
+        file.remove();
+    }
+    if let Some(fifo) = &teardown.redact_fifo {
+        fifo.remove();
+    }
     let lost = teardown.queue.unwritten() + crate::audit::ship::lost_events();
     let code = crate::exit::after_serving(lost, crate::audit::ship::execution_ended());
     tracing::error!(

@@ -17,7 +17,8 @@ static ALLOCATOR: WipingAllocator = WipingAllocator;
 
 /// Run CMD as one flow execution: create it on the control plane, start its ax-sidecar on a
 /// private socket, run CMD with AX_SECRETS_SOCKET and AX_SECRETS_TOKEN (its stdout and stderr
-/// redacted by the sidecar), stop the sidecar, exit with CMD's code.
+/// redacted by the sidecar), stop the sidecar, exit with CMD's code. With --node-uid and
+/// --node-gid (as root), CMD runs as that user, reaching the socket through that group.
 ///
 /// Exit codes: CMD's own (128+N if signal N killed it); 64 usage; 66 an input file is
 /// unreadable; 69 control plane unreachable; 70 internal; 71 OS failure; 77 the control plane
@@ -66,15 +67,31 @@ struct Cli {
     /// The sidecar's log level (error, warn, info, debug); its logs go to ax-run's stderr.
     #[arg(long, value_name = "LEVEL", default_value = "warn")]
     sidecar_log_level: String,
-    /// Where to create the private socket directory (default $XDG_RUNTIME_DIR, else /tmp).
+    /// Where to create the private socket directory (default $XDG_RUNTIME_DIR, else /tmp;
+    /// /tmp with --node-uid).
     #[arg(long, value_name = "DIR")]
     runtime_dir: Option<PathBuf>,
+    /// Run CMD as this uid (not 0), apart from the sidecar: ax-run must run as root. The
+    /// socket directory gets --node-gid and mode 0750, the sidecar --socket-group GID, and CMD
+    /// runs with that uid and gid and no supplementary groups.
+    #[arg(long, value_name = "UID", requires = "node_gid")]
+    node_uid: Option<u32>,
+    /// The gid CMD runs as with --node-uid: the group that may reach and use the socket.
+    #[arg(long, value_name = "GID", requires = "node_uid")]
+    node_gid: Option<u32>,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<OsString>,
 }
 
 fn options(cli: Cli) -> Result<Options, (u8, String)> {
+    // First: without root, nothing else can work, and the files may not even be readable.
+    let node = match (cli.node_uid, cli.node_gid) {
+        (Some(uid), Some(gid)) => {
+            Some(run::node::NodeUser::new(uid, gid).map_err(|m| (exit::USAGE, m))?)
+        }
+        _ => None,
+    };
     let files = cli.state_dir.as_deref().map(StateFiles::in_dir);
     let pick = |flag: Option<PathBuf>, from_dir: Option<PathBuf>, what: &str| {
         flag.or(from_dir)
@@ -123,6 +140,7 @@ fn options(cli: Cli) -> Result<Options, (u8, String)> {
         audit_file: cli.audit_file,
         sidecar_log_level: cli.sidecar_log_level,
         runtime_dir: cli.runtime_dir,
+        node,
         command: cli.command,
     })
 }

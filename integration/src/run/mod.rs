@@ -15,8 +15,14 @@
 //!
 //! SIGTERM, SIGINT and SIGHUP are forwarded to the command; the directory is removed on every
 //! path.
+//!
+//! With a node user (`--node-uid`, `--node-gid`; ax-run runs as root), the socket directory
+//! is made 0700 and only then given the node's gid and 0750, the sidecar is told
+//! `--socket-group GID` (so the node's gid may connect and the socket is 0660), and the
+//! command runs as that uid and gid with no supplementary groups ([`node`]).
 
 pub mod exit;
+pub mod node;
 pub mod sidecar;
 pub mod wipe;
 
@@ -68,6 +74,8 @@ pub struct Options {
     pub sidecar_log_level: String,
     /// Where to make the socket directory; default `$XDG_RUNTIME_DIR`, else `/tmp`.
     pub runtime_dir: Option<PathBuf>,
+    /// The uid and gid to run the command as, if not ax-run's own.
+    pub node: Option<node::NodeUser>,
     /// The command and its arguments.
     pub command: Vec<std::ffi::OsString>,
 }
@@ -88,6 +96,7 @@ impl std::fmt::Debug for Options {
             .field("audit_file", &self.audit_file)
             .field("sidecar_log_level", &self.sidecar_log_level)
             .field("runtime_dir", &self.runtime_dir)
+            .field("node", &self.node)
             .field("command", &self.command)
             .finish()
     }
@@ -136,9 +145,16 @@ fn watch_signals(tx: Sender<Event>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn make_socket_dir(base: Option<&Path>) -> std::io::Result<SocketDir> {
+/// The socket directory: new, 0700, ours; with a node user, then given the node's gid and
+/// 0750 so the node can reach the socket. Without `base`, `$XDG_RUNTIME_DIR` (else `/tmp`);
+/// with a node user `/tmp`, since root's runtime directory is closed to other uids.
+fn make_socket_dir(
+    base: Option<&Path>,
+    node: Option<node::NodeUser>,
+) -> std::io::Result<SocketDir> {
     let base = match base {
         Some(b) => b.to_owned(),
+        None if node.is_some() => std::env::temp_dir(),
         None => std::env::var_os("XDG_RUNTIME_DIR")
             .map(PathBuf::from)
             .filter(|p| p.is_dir())
@@ -147,7 +163,11 @@ fn make_socket_dir(base: Option<&Path>) -> std::io::Result<SocketDir> {
     let dir = base.join(format!("ax-run-{}", util::random_hex(8)?));
     // Not recursive: the directory must be new, made by us, with mode 0700 from the start.
     std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-    Ok(SocketDir(dir))
+    let dir = SocketDir(dir);
+    if let Some(node) = node {
+        node::share_dir(&dir.0, node)?;
+    }
+    Ok(dir)
 }
 
 /// The code for a sidecar that failed: its own exit code, or 70 if it gave none (a signal)
@@ -244,7 +264,7 @@ fn run_execution(
     tx: &Sender<Event>,
     rx: &Receiver<Event>,
 ) -> u8 {
-    let dir = match make_socket_dir(options.runtime_dir.as_deref()) {
+    let dir = match make_socket_dir(options.runtime_dir.as_deref(), options.node) {
         Ok(d) => d,
         Err(e) => {
             exit::report(&format!("cannot create the socket directory: {e}"));
@@ -275,6 +295,7 @@ fn run_execution(
         audit_file: options.audit_file.clone(),
         log_level: options.sidecar_log_level.clone(),
         fetch_deadline: options.fetch_deadline,
+        socket_group: options.node.map(|n| n.gid),
         extra_args: options.sidecar_args.clone(),
     };
     let spawned = sidecar::spawn(&launch, &token);
@@ -405,6 +426,9 @@ fn supervise(
         .env("AX_SECRETS_TOKEN", client_token)
         .stdout(Stdio::from(cmd_stdout))
         .stderr(Stdio::from(cmd_stderr));
+    if let Some(node) = options.node {
+        node::run_as(&mut command, node);
+    }
     let child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -540,6 +564,7 @@ mod tests {
             audit_file: "/dev/null".into(),
             sidecar_log_level: "warn".into(),
             runtime_dir: None,
+            node: None,
             command: vec!["true".into()],
         };
         let shown = format!("{options:?}");

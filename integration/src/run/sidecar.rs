@@ -40,6 +40,8 @@ pub struct SidecarLaunch {
     pub log_level: String,
     /// `--fetch-deadline`, seconds.
     pub fetch_deadline: Option<u64>,
+    /// `--socket-group`: the node's gid, when the node runs as another user.
+    pub socket_group: Option<u32>,
     /// More flags, passed as they are.
     pub extra_args: Vec<String>,
 }
@@ -130,6 +132,9 @@ pub fn spawn(launch: &SidecarLaunch, token: &str) -> io::Result<Started> {
         .arg(&launch.log_level);
     if let Some(secs) = launch.fetch_deadline {
         command.arg("--fetch-deadline").arg(secs.to_string());
+    }
+    if let Some(gid) = launch.socket_group {
+        command.arg("--socket-group").arg(gid.to_string());
     }
     command
         .args(&launch.extra_args)

@@ -4,7 +4,10 @@
 //! - [`filter`]: the masking of a byte stream chunk by chunk, holding back only what could still
 //!   begin a match.
 //! - [`pump`]: the descriptors, one thread per stream, the audit event at its end.
+//! - [`fifo`]: `--redact-fifo`, a named pipe in the socket directory copied masked to stdout,
+//!   for writers that cannot hand over a descriptor.
 
+pub mod fifo;
 pub mod filter;
 pub mod pump;
 

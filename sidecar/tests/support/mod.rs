@@ -7,6 +7,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod peer;
+
 use std::borrow::Cow;
 use std::fs;
 use std::io::{Read, Write};
@@ -345,6 +347,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client on a stream connected elsewhere (e.g. by [`peer::connect_as`]).
+    pub fn from_stream(stream: UnixStream) -> Self {
+        Self { stream, next_id: 1 }
+    }
+
     /// Connects (no handshake).
     pub fn connect(socket: &Path) -> Self {
         let stream = UnixStream::connect(socket).unwrap();
