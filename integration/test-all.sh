@@ -70,3 +70,8 @@ python3 integration/conformance/run.py
 # every language. It closes with its own passed/failed line and fails on any scenario.
 step "the demo (integration/demo.sh)"
 integration/demo.sh
+
+# The deployment guide: its manifests (kubeconform, vendored schemas), its systemd unit
+# (systemd-analyze verify) and every command it shows, run for real; installs what it needs.
+step "the deployment guide (integration/deploy/test.sh)"
+integration/deploy/test.sh
