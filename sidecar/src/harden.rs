@@ -28,6 +28,8 @@ const LOCK_STEP: &str = "mlockall: every page must be locked (CAP_IPC_LOCK or an
 
 /// `CAP_IPC_LOCK` (linux/capability.h).
 const CAP_IPC_LOCK: u32 = 14;
+/// What `/proc/self/ns/user` names in the initial user namespace (inode `0xEFFFFFFD`).
+const INITIAL_USER_NAMESPACE: &str = "user:[4026531837]";
 
 /// Makes the process undumpable and core-less, and locks all its memory.
 ///
@@ -86,14 +88,25 @@ fn lock_all_memory() -> Result<(), Errno> {
     Ok(())
 }
 
-/// Whether `CAP_IPC_LOCK` is in the effective set (from `/proc/self/status`).
+/// Whether `CAP_IPC_LOCK` is in the effective set (from `/proc/self/status`) **and** counts:
+/// the kernel checks it against the initial user namespace, so inside any other (a rootless
+/// container, `hostUsers: false`) a process that holds it is still bound by `RLIMIT_MEMLOCK`.
 fn has_ipc_lock() -> bool {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return false;
     };
-    status
+    let held = status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0)
+        .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0);
+    held && in_initial_user_namespace()
+}
+
+/// Whether this process runs in the initial user namespace, whose inode the kernel fixes
+/// (`PROC_USER_INIT_INO`, include/linux/proc_ns.h); a namespace's uid map alone cannot tell,
+/// since a privileged parent may map every uid into a child.
+fn in_initial_user_namespace() -> bool {
+    std::fs::read_link("/proc/self/ns/user")
+        .is_ok_and(|target| target.as_os_str() == INITIAL_USER_NAMESPACE)
 }
