@@ -123,17 +123,18 @@ impl SocketFile {
     /// Removes the socket file now (what dropping does); for the shutdown watchdog, which
     /// exits without running destructors. Doing it twice is harmless.
     pub fn remove(&self) {
-        // Remove only the inode this process created: a socket put there by someone else since
-        // (a later sidecar after a stale-socket replacement) is theirs.
-        let same = fstatat(
-            &self.dir,
-            self.name.as_os_str(),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .is_ok_and(|st| (st.st_dev, st.st_ino) == self.inode);
-        if same {
-            let _ = unlinkat(&self.dir, self.name.as_os_str(), UnlinkatFlags::NoRemoveDir);
-        }
+        remove_if_ours(self.dir.as_fd(), self.name.as_os_str(), self.inode);
+    }
+}
+
+/// Removes `name` from `dir` if it is still the inode (`(st_dev, st_ino)`) this process made:
+/// a file put there by someone else since (a later sidecar after a stale-socket replacement)
+/// is theirs. Doing it twice is harmless.
+pub(crate) fn remove_if_ours(dir: BorrowedFd<'_>, name: &std::ffi::OsStr, inode: (u64, u64)) {
+    let same = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| (st.st_dev, st.st_ino) == inode);
+    if same {
+        let _ = unlinkat(dir, name, UnlinkatFlags::NoRemoveDir);
     }
 }
 

@@ -173,15 +173,7 @@ impl RedactFifo {
     /// Removes the FIFO now if it is still the one made (what dropping does); for the shutdown
     /// watchdog, which exits without running destructors. Doing it twice is harmless.
     pub fn remove(&self) {
-        let same = fstatat(
-            &self.dir,
-            self.name.as_os_str(),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .is_ok_and(|st| (st.st_dev, st.st_ino) == self.inode);
-        if same {
-            let _ = unlinkat(&self.dir, self.name.as_os_str(), UnlinkatFlags::NoRemoveDir);
-        }
+        crate::socket::remove_if_ours(self.dir.as_fd(), self.name.as_os_str(), self.inode);
     }
 }
 
