@@ -10,27 +10,7 @@ use std::time::Duration;
 use ax_protocol::limits::MAX_REQUEST_FRAME;
 use ax_protocol::{ErrorCode, RequestBody, ResponseBody, SecretText, WireError};
 use ax_secrets::{AxiomContext, Error, Reason};
-use support::{FakeSidecar, Peer, is_child, run_in_child};
-
-fn context(fake: &FakeSidecar) -> AxiomContext {
-    AxiomContext::builder().socket(&fake.path).build()
-}
-
-fn secret(peer: &mut Peer, id: u32, value: &str) {
-    peer.answer(
-        id,
-        ResponseBody::Secret {
-            value: Some(SecretText::borrowed(value)),
-        },
-    );
-}
-
-/// Answers every request with `value` until the client hangs up (after the handshake).
-fn serve_gets(peer: &mut Peer, value: &str) {
-    while let Some(request) = peer.read() {
-        secret(peer, request.id, value);
-    }
-}
+use support::{FakeSidecar, context, is_child, run_in_child, secret, serve_gets};
 
 #[test]
 fn the_handshake_sends_version_client_and_token_once_per_connection() {

@@ -13,27 +13,7 @@ use ax_protocol::frame::to_frame;
 use ax_protocol::limits::MAX_RESPONSE_FRAME;
 use ax_protocol::{ErrorCode, RequestBody, Response, ResponseBody, SecretText, WireError};
 use ax_secrets::{AxiomContext, Error, Reason, Refused};
-use support::{FakeSidecar, Peer};
-
-fn context(fake: &FakeSidecar) -> AxiomContext {
-    AxiomContext::builder().socket(&fake.path).build()
-}
-
-fn secret(peer: &mut Peer, id: u32, value: &str) {
-    peer.answer(
-        id,
-        ResponseBody::Secret {
-            value: Some(SecretText::borrowed(value)),
-        },
-    );
-}
-
-/// Answers every request with `value` until the client hangs up (after the handshake).
-fn serve_gets(peer: &mut Peer, value: &str) {
-    while let Some(request) = peer.read() {
-        secret(peer, request.id, value);
-    }
-}
+use support::{FakeSidecar, Peer, context, secret, serve_gets};
 
 /// How many times a `Get` of `name` reached the fake.
 fn gets_of(fake: &FakeSidecar, name: &str) -> usize {

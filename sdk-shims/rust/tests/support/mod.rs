@@ -459,3 +459,27 @@ impl Drop for FakeSidecar {
         self.shut();
     }
 }
+
+/// A context on the fake sidecar's socket.
+pub fn context(fake: &FakeSidecar) -> ax_secrets::AxiomContext {
+    ax_secrets::AxiomContext::builder()
+        .socket(&fake.path)
+        .build()
+}
+
+/// Answers request `id` with the secret `value`.
+pub fn secret(peer: &mut Peer, id: u32, value: &str) {
+    peer.answer(
+        id,
+        ax_protocol::ResponseBody::Secret {
+            value: Some(ax_protocol::SecretText::borrowed(value)),
+        },
+    );
+}
+
+/// Answers every request with `value` until the client hangs up (after the handshake).
+pub fn serve_gets(peer: &mut Peer, value: &str) {
+    while let Some(request) = peer.read() {
+        secret(peer, request.id, value);
+    }
+}
