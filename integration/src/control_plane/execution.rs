@@ -168,7 +168,7 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
         id.to_owned()
     };
     let bundle = match state.executions.get(id) {
-        Some(e) => state.snapshot(&sealed_for, e, issued_at, expires_at),
+        Some(e) => state.snapshot(&*app.store, &sealed_for, e, issued_at, expires_at),
         None => Err(SnapshotError::Gone),
     };
     let bundle = match bundle {

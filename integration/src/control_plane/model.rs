@@ -14,12 +14,16 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::faults::Faults;
+use super::store::{Scope, Store};
 
 /// A value as held in memory.
 #[derive(Debug)]
 pub enum Held {
-    /// The value.
+    /// The value itself (the in-memory engine).
     Value(SecretText<'static>),
+    /// The value as sealed in the database (the SQLite engine): opened only while a bundle is
+    /// made, so the plaintext is in memory only for that long.
+    Sealed(Vec<u8>),
     /// Kept in the database but it did not open (tampered, or moved to another name, scope,
     /// tenant or version): never served; an execution that would see it is refused.
     Unreadable,
@@ -83,18 +87,18 @@ pub enum PutOutcome {
 
 impl SecretSet {
     /// Creates `name`, or replaces it when `replace` is set.
-    pub fn put(&mut self, name: &str, value: String, replace: bool, now: u64) -> PutOutcome {
+    pub fn put(&mut self, name: &str, value: Held, replace: bool, now: u64) -> PutOutcome {
         match self.entries.get_mut(name) {
             Some(_) if !replace => PutOutcome::Exists,
             Some(existing) => {
-                existing.value = Held::Value(SecretText::owned(value));
+                existing.value = value;
                 existing.version = existing.version.saturating_add(1);
                 existing.updated_at = now;
                 PutOutcome::Replaced(existing.meta(name))
             }
             None => {
                 let stored = StoredSecret {
-                    value: Held::Value(SecretText::owned(value)),
+                    value,
                     version: 1,
                     created_at: now,
                     updated_at: now,
@@ -131,24 +135,38 @@ impl SecretSet {
         self.entries.iter().map(|(n, s)| s.meta(n)).collect()
     }
 
-    /// Copies into bundle entries (the snapshot an execution gets); the first unreadable
-    /// value refuses the whole snapshot.
-    fn snapshot(&self, scope: &str) -> Result<Vec<BundleSecret<'static>>, SnapshotError> {
+    /// Copies into bundle entries (the snapshot an execution gets), opening sealed values
+    /// with `store`; the first value that does not open refuses the whole snapshot.
+    fn snapshot(
+        &self,
+        store: &dyn Store,
+        tenant: &str,
+        scope: Scope<'_>,
+    ) -> Result<Vec<BundleSecret<'static>>, SnapshotError> {
         self.entries
             .iter()
-            .map(|(name, s)| match &s.value {
-                Held::Value(value) => Ok(BundleSecret {
+            .map(|(name, s)| {
+                let value = match &s.value {
+                    Held::Value(value) => Some(SecretText::owned(value.expose().to_owned())),
+                    Held::Sealed(sealed) => {
+                        store.open_value(tenant, scope, name, s.version, sealed)
+                    }
+                    Held::Unreadable => None,
+                };
+                let Some(value) = value else {
+                    return Err(SnapshotError::Unreadable {
+                        scope: scope.label(),
+                        name: name.clone(),
+                        version: s.version,
+                    });
+                };
+                Ok(BundleSecret {
                     name: Cow::Owned(name.clone()),
-                    value: SecretText::owned(value.expose().to_owned()),
+                    value,
                     version: s.version,
                     created_at: s.created_at,
                     updated_at: s.updated_at,
-                }),
-                Held::Unreadable => Err(SnapshotError::Unreadable {
-                    scope: scope.to_owned(),
-                    name: name.clone(),
-                    version: s.version,
-                }),
+                })
             })
             .collect()
     }
@@ -253,9 +271,11 @@ pub struct State {
 
 impl State {
     /// The plaintext bundle for `execution_id`, from the tenant's secrets and the config's
-    /// overrides as they are now (the snapshot is taken at fetch time).
+    /// overrides as they are now (the snapshot is taken at fetch time), sealed values opened
+    /// with `store`.
     pub fn snapshot(
         &self,
+        store: &dyn Store,
         execution_id: &str,
         execution: &Execution,
         issued_at: u64,
@@ -271,10 +291,12 @@ impl State {
                 .get(name)
                 .ok_or(SnapshotError::Gone)?
                 .overrides
-                .snapshot(&format!("config:{name}"))?,
+                .snapshot(store, &execution.tenant, Scope::Config(name))?,
             None => Vec::new(),
         };
-        let secrets = tenant.secrets.snapshot("tenant")?;
+        let secrets = tenant
+            .secrets
+            .snapshot(store, &execution.tenant, Scope::Tenant)?;
         Ok(Bundle {
             tenant: Cow::Owned(execution.tenant.clone()),
             execution_id: Cow::Owned(execution_id.to_owned()),

@@ -538,13 +538,21 @@ fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[
                 None => return not_found("config"),
             },
         };
-        if let Some(meta) = set.planned_meta(name, req.replace, now) {
-            let value = ax_protocol::SecretText::borrowed(&req.value);
-            if let Err(reply) = stored(app.store.put_secret(tenant, scope, &value, &meta)) {
-                return reply;
-            }
-        }
-        match set.put(name, req.value, req.replace, now) {
+        let held = match set.planned_meta(name, req.replace, now) {
+            // Wiped on drop, once the store has sealed (or copied) it.
+            Some(meta) => match stored(app.store.put_secret(
+                tenant,
+                scope,
+                &ax_protocol::SecretText::owned(req.value),
+                &meta,
+            )) {
+                Ok(held) => held,
+                Err(reply) => return reply,
+            },
+            // Exists and not confirmed: `put` answers so without looking at the value.
+            None => super::model::Held::Unreadable,
+        };
+        match set.put(name, held, req.replace, now) {
             PutOutcome::Created(meta) => Reply::json(StatusCode::CREATED, &json!(meta)),
             PutOutcome::Replaced(meta) => Reply::json(StatusCode::OK, &json!(meta)),
             PutOutcome::Exists => Reply::error(

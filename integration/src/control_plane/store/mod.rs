@@ -23,7 +23,7 @@ use ax_protocol::SecretText;
 use serde_json::Value;
 
 use super::faults::Faults;
-use super::model::{Execution, SecretMeta, State};
+use super::model::{Execution, Held, SecretMeta, State};
 use super::tls::TlsParts;
 
 /// Which engine, from the command line.
@@ -182,14 +182,24 @@ pub trait Store: Send + Sync {
     fn put_config(&self, tenant: &str, name: &str, created_at: u64) -> Result<(), StoreError>;
     /// A flow config removed, with its overrides.
     fn delete_config(&self, tenant: &str, name: &str) -> Result<(), StoreError>;
-    /// A value created or replaced, with the metadata it will have.
+    /// A value created or replaced, with the metadata it will have; returns what the working
+    /// state holds for it (the value, or its sealed form).
     fn put_secret(
         &self,
         tenant: &str,
         scope: Scope<'_>,
         value: &SecretText<'_>,
         meta: &SecretMeta,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Held, StoreError>;
+    /// Opens a value held sealed ([`Held::Sealed`]); `None` (logged by name) if it does not.
+    fn open_value(
+        &self,
+        tenant: &str,
+        scope: Scope<'_>,
+        name: &str,
+        version: u32,
+        sealed: &[u8],
+    ) -> Option<SecretText<'static>>;
     /// A value removed.
     fn delete_secret(&self, tenant: &str, scope: Scope<'_>, name: &str) -> Result<(), StoreError>;
     /// A tenant's faults.
@@ -258,10 +268,21 @@ impl Store for MemoryStore {
         &self,
         _: &str,
         _: Scope<'_>,
-        _: &SecretText<'_>,
+        value: &SecretText<'_>,
         _: &SecretMeta,
-    ) -> Result<(), StoreError> {
-        Ok(())
+    ) -> Result<Held, StoreError> {
+        Ok(Held::Value(SecretText::owned(value.expose().to_owned())))
+    }
+    fn open_value(
+        &self,
+        _: &str,
+        _: Scope<'_>,
+        _: &str,
+        _: u32,
+        _: &[u8],
+    ) -> Option<SecretText<'static>> {
+        // Nothing is ever held sealed by this engine.
+        None
     }
     fn delete_secret(&self, _: &str, _: Scope<'_>, _: &str) -> Result<(), StoreError> {
         Ok(())

@@ -287,16 +287,10 @@ impl SqliteStore {
             } else {
                 Scope::Config(&config)
             };
-            let opened = keys.get(&tenant).and_then(|key| {
-                key.open(&sealing::value_aad(&tenant, scope, &name, version), &sealed)
-            });
-            let value = match opened.map(|plain| String::from_utf8(plain.to_vec())) {
-                Some(Ok(text)) => Held::Value(SecretText::owned(text)),
-                Some(Err(not_text)) => {
-                    zeroize::Zeroize::zeroize(&mut not_text.into_bytes());
-                    log_unreadable(&tenant, &scope.label(), &name, version);
-                    Held::Unreadable
-                }
+            // Tried now so a bad row is reported at start; the plaintext is wiped at once and
+            // the value stays sealed until a bundle needs it.
+            let value = match open_text(&keys, &tenant, scope, &name, version, &sealed) {
+                Some(_) => Held::Sealed(sealed),
                 None => {
                     log_unreadable(&tenant, &scope.label(), &name, version);
                     Held::Unreadable
@@ -377,6 +371,22 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// Opens a sealed value into text (wiped on drop); `None` if it does not open or is not UTF-8.
+fn open_text(
+    keys: &HashMap<String, SealingKey>,
+    tenant: &str,
+    scope: Scope<'_>,
+    name: &str,
+    version: u32,
+    sealed: &[u8],
+) -> Option<SecretText<'static>> {
+    let plain = keys
+        .get(tenant)?
+        .open(&sealing::value_aad(tenant, scope, name, version), sealed)?;
+    let text = std::str::from_utf8(&plain).ok()?;
+    Some(SecretText::owned(text.to_owned()))
 }
 
 /// Applies the migrations not yet applied, each in its own transaction.
@@ -549,7 +559,7 @@ impl Store for SqliteStore {
         scope: Scope<'_>,
         value: &SecretText<'_>,
         meta: &SecretMeta,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Held, StoreError> {
         let sealed = self.seal_value(
             tenant,
             scope,
@@ -571,7 +581,22 @@ impl Store for SqliteStore {
                 sealed
             ],
         )?;
-        Ok(())
+        Ok(Held::Sealed(sealed))
+    }
+
+    fn open_value(
+        &self,
+        tenant: &str,
+        scope: Scope<'_>,
+        name: &str,
+        version: u32,
+        sealed: &[u8],
+    ) -> Option<SecretText<'static>> {
+        let opened = open_text(&self.keys(), tenant, scope, name, version, sealed);
+        if opened.is_none() {
+            log_unreadable(tenant, &scope.label(), name, version);
+        }
+        opened
     }
 
     fn delete_secret(&self, tenant: &str, scope: Scope<'_>, name: &str) -> Result<(), StoreError> {
