@@ -338,8 +338,10 @@ fn the_database_file_holds_no_value_in_any_form() {
     let markers = [API_KEY, DB_URL, OVERRIDE, REPLACED];
     // While it runs (the -wal holds the recent writes) and after it stopped.
     assert_no_form_in(&files, &markers);
-    let mode = std::fs::metadata(files.db()).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "the database file is private");
+    for (path, _) in files.raw_bytes() {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{path} is private");
+    }
     drop(env);
     assert_no_form_in(&files, &markers);
     // The names are there in the clear (they are not secret): the scan would have found them.
@@ -392,6 +394,10 @@ impl Process {
 
     /// SIGTERM, wait, and its stderr.
     fn stop(mut self) -> String {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> String {
         let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
         let status = self.child.wait().unwrap();
@@ -404,6 +410,16 @@ impl Process {
             .read_to_string(&mut stderr)
             .unwrap();
         stderr
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // After a failed assertion: stop it rather than leave it running.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -576,4 +592,33 @@ fn a_token_raced_by_two_fetches_on_two_instances_is_accepted_exactly_once() {
         sorted.sort_unstable();
         assert_eq!(sorted, [200, 401], "{statuses:?}");
     }
+}
+
+#[test]
+fn a_database_file_open_to_others_or_from_a_newer_schema_is_refused() {
+    let files = Files::new();
+    drop(ControlPlane::start(files.config()).unwrap());
+    let conn = rusqlite::Connection::open(files.db()).unwrap();
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version >= 1, "migrations are recorded");
+    drop(conn);
+    let message = |config: Config| match ControlPlane::start(config) {
+        Ok(_) => panic!("started"),
+        Err(e) => e.to_string(),
+    };
+    std::fs::set_permissions(files.db(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = message(files.config());
+    assert!(refused.contains("mode 644"), "{refused}");
+    std::fs::set_permissions(files.db(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    files.sql(&format!(
+        "INSERT INTO schema_version (version) VALUES ({})",
+        version + 1
+    ));
+    let refused = message(files.config());
+    assert!(
+        refused.contains(&format!("schema version {}", version + 1)),
+        "{refused}"
+    );
 }

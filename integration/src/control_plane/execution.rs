@@ -185,15 +185,13 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
             name,
             version,
         }) => {
-            super::tracing_fallback(&format!(
-                "refusing the bundle of execution {id}: the stored value of {scope}/{name} \
-                 (version {version}) does not open"
+            super::tracing_fallback(&super::store::refused_bundle_log(
+                id, &scope, &name, version,
             ));
             return Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "unreadable",
-                "a stored value of this execution does not open (tampered or moved); \
-                 nothing is served",
+                super::store::UNREADABLE_ANSWER,
             );
         }
     };

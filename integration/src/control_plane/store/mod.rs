@@ -162,6 +162,26 @@ pub enum StoreError {
     Json,
 }
 
+/// The log line of a stored value that does not open: names it, never its bytes.
+pub fn unreadable_value_log(tenant: &str, scope: &str, name: &str, version: u32) -> String {
+    format!(
+        "the stored value of {tenant}/{scope}/{name} (version {version}) does not open \
+         (tampered, or moved from another name, scope, tenant or version); it will not be served"
+    )
+}
+
+/// The log line of a bundle refused because a value of it does not open.
+pub fn refused_bundle_log(execution: &str, scope: &str, name: &str, version: u32) -> String {
+    format!(
+        "refusing the bundle of execution {execution}: the stored value of {scope}/{name} \
+         (version {version}) does not open"
+    )
+}
+
+/// The answer's message then (it goes to the sidecar: it names no secret).
+pub const UNREADABLE_ANSWER: &str =
+    "a stored value of this execution does not open (tampered or moved); nothing is served";
+
 /// What the control plane keeps, and the two decisions a shared database must make.
 pub trait Store: Send + Sync {
     /// The whole state as kept (empty for the memory engine). A value that does not open is

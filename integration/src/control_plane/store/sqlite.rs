@@ -85,13 +85,10 @@ pub struct SqliteStore {
 }
 
 /// Logs a value that does not open: names it, never its bytes.
-#[allow(clippy::print_stderr)]
 fn log_unreadable(tenant: &str, scope: &str, name: &str, version: u32) {
-    eprintln!(
-        "ax-control-plane: the stored value of {tenant}/{scope}/{name} (version {version}) \
-         does not open (tampered, or moved from another name, scope, tenant or version); it \
-         will not be served"
-    );
+    crate::control_plane::tracing_fallback(&super::unreadable_value_log(
+        tenant, scope, name, version,
+    ));
 }
 
 impl SqliteStore {
