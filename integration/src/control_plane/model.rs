@@ -1,6 +1,6 @@
 //! The control plane's state, in memory: tenants, their secrets, environments and flow
 //! configs, executions and their audit trails. It is the working set; what outlives a restart
-//! is whatever the [`Store`](super::store::Store) wrote (nothing, for the in-memory engine).
+//! is whatever the [`Store`] wrote (nothing, for the in-memory engine).
 //!
 //! Values are held as [`SecretText`] (wiped on drop, `[redacted]` in `Debug`) and leave this
 //! module only inside a [`Bundle`] that is sealed straight away.
