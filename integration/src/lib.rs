@@ -4,7 +4,7 @@
 //! # Layout
 //!
 //! - [`control_plane`]: the reference control plane, a real HTTPS server (hyper + rustls on
-//!   ring) with in-memory storage: tenants, secrets, flow configs with overrides, environments,
+//!   ring) with in-memory or SQLite storage (sealed at rest): tenants, secrets, flow configs with overrides, environments,
 //!   one-time execution tokens, the sealed-bundle endpoint and audit ingest of PROTOCOL §13,
 //!   and fault injection for tests. Its management API is documented in `CONTROL_PLANE.md`.
 //! - [`https`]: a small blocking HTTPS/1.1 client (rustls on ring) for launchers and tests.

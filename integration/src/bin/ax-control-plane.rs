@@ -5,16 +5,23 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ax_integration::control_plane::{Config, ControlPlane};
+use ax_integration::control_plane::store::Storage;
+use ax_integration::control_plane::{Config, ControlPlane, StartError};
 use clap::Parser;
 use nix::sys::signal::{SigSet, Signal};
 
-/// The reference control plane of ax-secrets: an HTTPS server with in-memory storage (a
-/// restart forgets everything), a fresh CA and Ed25519 signing key at every start.
+/// The reference control plane of ax-secrets: an HTTPS server.
+///
+/// Without --db it keeps everything in memory (a restart forgets everything, with a fresh CA
+/// and Ed25519 signing key). With --db FILE and --master-key-file KEY it keeps tenants,
+/// secrets, configs, executions and audit events in a SQLite file, every value sealed with
+/// AES-256-GCM under a per-tenant data key wrapped by the master key, and the CA and signing
+/// key too: a restart on the same file and key serves the same state and identity.
 ///
 /// At start it writes into --state-dir (0700): ca.pem, control-plane.pub (base64 line),
-/// admin-token, and last url; then prints the URL on one line on stdout. SIGTERM or SIGINT
-/// stops it. Exit codes: 0 stopped, 64 usage, 71 cannot bind or write the state directory.
+/// admin-token (fresh at every start), and last url; then prints the URL on one line on
+/// stdout. SIGTERM or SIGINT stops it. Exit codes: 0 stopped, 64 usage, 71 cannot bind or
+/// write the state directory, 78 the database or master key is refused.
 #[derive(Debug, Parser)]
 #[command(name = "ax-control-plane", version)]
 struct Cli {
@@ -30,6 +37,14 @@ struct Cli {
     /// How long after creation an execution's bundle may be fetched, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     fetch_window: u64,
+    /// Keep the state in this SQLite file (created 0600; refused if group or others may read
+    /// it). Needs --master-key-file.
+    #[arg(long, value_name = "FILE", requires = "master_key_file")]
+    db: Option<PathBuf>,
+    /// The master key: a file of exactly 32 random bytes, mode 0600 or stricter (e.g.
+    /// `head -c 32 /dev/urandom > KEY; chmod 600 KEY`). Losing it loses every value.
+    #[arg(long, value_name = "KEY", requires = "db")]
+    master_key_file: Option<PathBuf>,
 }
 
 #[allow(clippy::print_stdout, clippy::print_stderr)]
@@ -52,13 +67,25 @@ fn main() -> ExitCode {
         bind: cli.bind,
         bundle_ttl_secs: cli.bundle_ttl,
         fetch_window_secs: cli.fetch_window,
+        storage: match (cli.db, cli.master_key_file) {
+            (Some(path), Some(master_key_file)) => Storage::Sqlite {
+                path,
+                master_key_file,
+            },
+            _ => Storage::Memory,
+        },
         ..Config::default()
     };
     let plane = match ControlPlane::start(config) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("ax-control-plane: cannot start: {e}");
-            return ExitCode::from(71);
+            let code = if matches!(e, StartError::Store(_)) {
+                78
+            } else {
+                71
+            };
+            return ExitCode::from(code);
         }
     };
     if let Err(e) = plane.write_state_dir(&cli.state_dir) {
@@ -70,8 +97,9 @@ fn main() -> ExitCode {
     }
     println!("{}", plane.url);
     eprintln!(
-        "ax-control-plane: serving on {} (in-memory storage; state in {})",
+        "ax-control-plane: serving on {} ({}; state in {})",
         plane.url,
+        plane.storage,
         cli.state_dir.display()
     );
     let _ = signals.wait();

@@ -11,8 +11,8 @@ use hyper::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::model::{Execution, StoredEvent};
-use super::routes::{Call, Reply, not_found, with_retry_after};
+use super::model::{Execution, SnapshotError, StoredEvent};
+use super::routes::{Call, Reply, not_found, stored, with_retry_after};
 use super::{App, token_hash};
 use crate::util;
 
@@ -64,7 +64,13 @@ pub async fn bundle(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> R
         let mut state = app.state();
         match authorize(&mut state, id, bearer) {
             Err(reply) => Planned::Answer(reply),
-            Ok(execution) => plan_fetch(execution),
+            Ok(execution) => {
+                let planned = plan_fetch(execution);
+                match stored(app.store.update_execution(id, execution)) {
+                    Ok(()) => planned,
+                    Err(reply) => Planned::Answer(reply),
+                }
+            }
         }
     };
     let delay = match planned {
@@ -161,16 +167,33 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
     } else {
         id.to_owned()
     };
-    let bundle = state
-        .executions
-        .get(id)
-        .and_then(|e| state.snapshot(&sealed_for, e, issued_at, expires_at));
-    let Some(bundle) = bundle else {
-        return Reply::error(
-            StatusCode::GONE,
-            "gone",
-            "the execution's tenant or config no longer exists",
-        );
+    let bundle = match state.executions.get(id) {
+        Some(e) => state.snapshot(&*app.store, &sealed_for, e, issued_at, expires_at),
+        None => Err(SnapshotError::Gone),
+    };
+    let bundle = match bundle {
+        Ok(bundle) => bundle,
+        Err(SnapshotError::Gone) => {
+            return Reply::error(
+                StatusCode::GONE,
+                "gone",
+                "the execution's tenant or config no longer exists",
+            );
+        }
+        Err(SnapshotError::Unreadable {
+            scope,
+            name,
+            version,
+        }) => {
+            super::tracing_fallback(&super::store::refused_bundle_log(
+                id, &scope, &name, version,
+            ));
+            return Reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "unreadable",
+                super::store::UNREADABLE_ANSWER,
+            );
+        }
     };
     let mut envelope = match seal(&bundle, recipient, &app.signer, &app.rng) {
         Ok(e) => e,
@@ -183,6 +206,14 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
         }
     };
     drop(bundle);
+    // The store decides: with a shared database, another fetch may have consumed the token.
+    match stored(app.store.consume_token(id)) {
+        Ok(true) => {}
+        Ok(false) => {
+            return unauthorized("the execution token was already used to fetch the bundle");
+        }
+        Err(reply) => return reply,
+    }
     if faults.tamper {
         // The first ciphertext byte: at 58 + L (PROTOCOL §11.2).
         let offset = 58 + sealed_for.len();
@@ -217,6 +248,9 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
         Err(reply) => return reply,
     };
     execution.audit_posts = execution.audit_posts.saturating_add(1);
+    if let Err(reply) = stored(app.store.update_execution(id, execution)) {
+        return reply;
+    }
     let now = util::now_secs();
     // An ended execution (finished, or past its time to live) still takes the batch, so the
     // reads a sidecar served before it learned of the end are not lost; the 410 then tells
@@ -253,7 +287,8 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
     }
     let mut accepted = 0u64;
     let mut duplicates = 0u64;
-    for event in batch.events {
+    let mut sequenced = Vec::with_capacity(batch.events.len());
+    for event in &batch.events {
         let Some(seq) = event.get("seq").and_then(Value::as_u64) else {
             return Reply::error(
                 StatusCode::BAD_REQUEST,
@@ -261,7 +296,18 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
                 "every event needs a positive integer seq",
             );
         };
-        if execution.events.contains_key(&seq) {
+        sequenced.push((seq, event));
+    }
+    let kept = match stored(app.store.insert_events(id, &sequenced)) {
+        Ok(kept) => kept,
+        Err(reply) => return reply,
+    };
+    drop(sequenced);
+    for (event, kept) in batch.events.into_iter().zip(kept) {
+        let Some(seq) = event.get("seq").and_then(Value::as_u64) else {
+            continue;
+        };
+        if !kept || execution.events.contains_key(&seq) {
             duplicates += 1;
             continue;
         }
@@ -276,6 +322,9 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
         accepted += 1;
     }
     execution.dropped = execution.dropped.saturating_add(batch.dropped);
+    if let Err(reply) = stored(app.store.update_execution(id, execution)) {
+        return reply;
+    }
     if ended {
         return Reply::error(
             StatusCode::GONE,
@@ -362,7 +411,10 @@ pub fn finish(app: &App, id: &str) -> Reply {
     match state.executions.get_mut(id) {
         Some(e) => {
             e.finished = true;
-            Reply::no_content()
+            match stored(app.store.update_execution(id, e)) {
+                Ok(()) => Reply::no_content(),
+                Err(reply) => reply,
+            }
         }
         None => not_found("execution"),
     }

@@ -1,13 +1,16 @@
-//! The reference control plane: a real HTTPS server with the product's semantics, kept in
-//! memory (a restart forgets everything; this is a reference and test server, not a store).
+//! The reference control plane: a real HTTPS server with the product's semantics, its state
+//! kept in memory (a restart forgets everything) or in a SQLite file sealed at rest ([`store`]).
 //!
-//! At start it makes a private CA and a server certificate ([`tls`]), an Ed25519 signing key
-//! and an admin token, all fresh; [`ControlPlane::write_state_dir`] writes what launchers need
-//! (CA certificate, public key, admin token, URL) to a private directory.
+//! At its first start it makes a private CA and a server certificate ([`tls`]) and an Ed25519
+//! signing key; a durable store keeps them (sealed with the master key), so later starts on the
+//! same database present the same CA and sign with the same key. The admin token is fresh at
+//! every start. [`ControlPlane::write_state_dir`] writes what launchers need (CA certificate,
+//! public key, admin token, URL) to a private directory.
 //!
 //! - [`model`]: tenants, secrets, configs, environments, executions, audit events.
 //! - [`routes`]: the HTTP router and the management API (admin token).
 //! - [`execution`]: the two endpoints a sidecar calls (PROTOCOL §13): bundle and audit.
+//! - [`store`]: where the state is kept: in memory, or SQLite with envelope encryption.
 //! - [`faults`]: fault injection for tests.
 //! - [`tls`]: certificates and the rustls configuration.
 
@@ -15,6 +18,7 @@ pub mod execution;
 pub mod faults;
 pub mod model;
 pub mod routes;
+pub mod store;
 pub mod tls;
 
 use std::io;
@@ -49,6 +53,8 @@ pub struct Config {
     pub bundle_ttl_secs: u64,
     /// How long an execution token stays valid for audit if the execution is never finished.
     pub execution_ttl_secs: u64,
+    /// Where the state is kept.
+    pub storage: store::Storage,
 }
 
 impl Default for Config {
@@ -59,6 +65,7 @@ impl Default for Config {
             fetch_window_secs: 300,
             bundle_ttl_secs: 3600,
             execution_ttl_secs: 86_400,
+            storage: store::Storage::Memory,
         }
     }
 }
@@ -67,6 +74,8 @@ impl Default for Config {
 pub struct App {
     /// The data.
     state: Mutex<model::State>,
+    /// Where every change is written before it is applied to `state`.
+    store: Box<dyn store::Store>,
     /// Signs every envelope.
     signer: Ed25519KeyPair,
     /// SHA-256 of the admin token.
@@ -140,6 +149,8 @@ pub struct ControlPlane {
     pub public_key_b64: String,
     /// The admin token for the management API.
     pub admin_token: String,
+    /// Which store it keeps its state in, in words (for the start-up line).
+    pub storage: String,
     app: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -166,17 +177,39 @@ pub enum StartError {
     /// The signing key.
     #[error("cannot generate the Ed25519 signing key")]
     SigningKey,
+    /// The store did not open.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
 }
 
 impl ControlPlane {
     /// Generates the identity, binds, and serves on a background thread (a two-worker tokio
     /// runtime). Returns once the listener is bound: requests can be sent at once.
     pub fn start(config: Config) -> Result<Self, StartError> {
-        let identity = tls::generate()?;
         let rng = SystemRandom::new();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| StartError::SigningKey)?;
-        let signer =
-            Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| StartError::SigningKey)?;
+        let store = store::open(&config.storage)?;
+        let kept = match store.load_identity()? {
+            Some(kept) => kept,
+            None => {
+                let pkcs8 =
+                    Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| StartError::SigningKey)?;
+                let fresh = store::Identity {
+                    signing_pkcs8: zeroize::Zeroizing::new(pkcs8.as_ref().to_vec()),
+                    tls: tls::generate_parts()?,
+                };
+                store.save_identity(&fresh)?;
+                fresh
+            }
+        };
+        let identity = tls::from_parts(&kept.tls)?;
+        let signer = Ed25519KeyPair::from_pkcs8(&kept.signing_pkcs8).map_err(|_| {
+            store::StoreError::Identity {
+                what: "signing key",
+            }
+        })?;
+        drop(kept);
+        let state = store.load()?;
+        let storage = store.describe();
         let public_key_b64 = STANDARD.encode(signer.public_key().as_ref());
         let admin_token = util::random_token("axadm_")?;
 
@@ -189,7 +222,8 @@ impl ControlPlane {
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let app = Arc::new(App {
-            state: Mutex::new(model::State::default()),
+            state: Mutex::new(state),
+            store,
             signer,
             admin_token_hash: token_hash(&admin_token),
             config,
@@ -218,6 +252,7 @@ impl ControlPlane {
             ca_pem: identity.ca_pem,
             public_key_b64,
             admin_token,
+            storage,
             app,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
@@ -274,7 +309,7 @@ impl Drop for ControlPlane {
 
 /// The last-resort report of a serving failure (there is no logger in this crate).
 #[allow(clippy::print_stderr)]
-fn tracing_fallback(message: &str) {
+pub(crate) fn tracing_fallback(message: &str) {
     eprintln!("ax-control-plane: {message}");
 }
 

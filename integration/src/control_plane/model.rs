@@ -1,5 +1,6 @@
 //! The control plane's state, in memory: tenants, their secrets, environments and flow
-//! configs, executions and their audit trails. Nothing is persisted: a restart forgets all.
+//! configs, executions and their audit trails. It is the working set; what outlives a restart
+//! is whatever the [`Store`] wrote (nothing, for the in-memory engine).
 //!
 //! Values are held as [`SecretText`] (wiped on drop, `[redacted]` in `Debug`) and leave this
 //! module only inside a [`Bundle`] that is sealed straight away.
@@ -13,12 +14,26 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::faults::Faults;
+use super::store::{Scope, Store};
+
+/// A value as held in memory.
+#[derive(Debug)]
+pub enum Held {
+    /// The value itself (the in-memory engine).
+    Value(SecretText<'static>),
+    /// The value as sealed in the database (the SQLite engine): opened only while a bundle is
+    /// made, so the plaintext is in memory only for that long.
+    Sealed(Vec<u8>),
+    /// Kept in the database but it did not open (tampered, or moved to another name, scope,
+    /// tenant or version): never served; an execution that would see it is refused.
+    Unreadable,
+}
 
 /// One stored value and its metadata.
 #[derive(Debug)]
 pub struct StoredSecret {
     /// The value.
-    pub value: SecretText<'static>,
+    pub value: Held,
     /// 1 for the first value, +1 on each replacement.
     pub version: u32,
     /// When the name was first created, seconds since the epoch.
@@ -72,18 +87,18 @@ pub enum PutOutcome {
 
 impl SecretSet {
     /// Creates `name`, or replaces it when `replace` is set.
-    pub fn put(&mut self, name: &str, value: String, replace: bool, now: u64) -> PutOutcome {
+    pub fn put(&mut self, name: &str, value: Held, replace: bool, now: u64) -> PutOutcome {
         match self.entries.get_mut(name) {
             Some(_) if !replace => PutOutcome::Exists,
             Some(existing) => {
-                existing.value = SecretText::owned(value);
+                existing.value = value;
                 existing.version = existing.version.saturating_add(1);
                 existing.updated_at = now;
                 PutOutcome::Replaced(existing.meta(name))
             }
             None => {
                 let stored = StoredSecret {
-                    value: SecretText::owned(value),
+                    value,
                     version: 1,
                     created_at: now,
                     updated_at: now,
@@ -95,21 +110,63 @@ impl SecretSet {
         }
     }
 
+    /// The metadata `name` will have after a put at `now` (`None`: it exists and `replace` is
+    /// not set), so the store can write it before the state changes.
+    pub fn planned_meta(&self, name: &str, replace: bool, now: u64) -> Option<SecretMeta> {
+        match self.entries.get(name) {
+            Some(_) if !replace => None,
+            Some(e) => Some(SecretMeta {
+                name: name.to_owned(),
+                version: e.version.saturating_add(1),
+                created_at: e.created_at,
+                updated_at: now,
+            }),
+            None => Some(SecretMeta {
+                name: name.to_owned(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            }),
+        }
+    }
+
     /// The listing: names and metadata, never values.
     pub fn list(&self) -> Vec<SecretMeta> {
         self.entries.iter().map(|(n, s)| s.meta(n)).collect()
     }
 
-    /// Copies into bundle entries (the snapshot an execution gets).
-    fn snapshot(&self) -> Vec<BundleSecret<'static>> {
+    /// Copies into bundle entries (the snapshot an execution gets), opening sealed values
+    /// with `store`; the first value that does not open refuses the whole snapshot.
+    fn snapshot(
+        &self,
+        store: &dyn Store,
+        tenant: &str,
+        scope: Scope<'_>,
+    ) -> Result<Vec<BundleSecret<'static>>, SnapshotError> {
         self.entries
             .iter()
-            .map(|(name, s)| BundleSecret {
-                name: Cow::Owned(name.clone()),
-                value: SecretText::owned(s.value.expose().to_owned()),
-                version: s.version,
-                created_at: s.created_at,
-                updated_at: s.updated_at,
+            .map(|(name, s)| {
+                let value = match &s.value {
+                    Held::Value(value) => Some(SecretText::owned(value.expose().to_owned())),
+                    Held::Sealed(sealed) => {
+                        store.open_value(tenant, scope, name, s.version, sealed)
+                    }
+                    Held::Unreadable => None,
+                };
+                let Some(value) = value else {
+                    return Err(SnapshotError::Unreadable {
+                        scope: scope.label(),
+                        name: name.clone(),
+                        version: s.version,
+                    });
+                };
+                Ok(BundleSecret {
+                    name: Cow::Owned(name.clone()),
+                    value,
+                    version: s.version,
+                    created_at: s.created_at,
+                    updated_at: s.updated_at,
+                })
             })
             .collect()
     }
@@ -185,6 +242,22 @@ pub struct Execution {
     pub faults: Faults,
 }
 
+/// Why no bundle can be made.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// The tenant or the config no longer exists.
+    Gone,
+    /// A value did not open at load (tampered or moved row): refused, never served.
+    Unreadable {
+        /// `tenant` or `config:NAME`.
+        scope: String,
+        /// The secret's name.
+        name: String,
+        /// Its version.
+        version: u32,
+    },
+}
+
 /// The whole state.
 #[derive(Debug, Default)]
 pub struct State {
@@ -198,28 +271,40 @@ pub struct State {
 
 impl State {
     /// The plaintext bundle for `execution_id`, from the tenant's secrets and the config's
-    /// overrides as they are now (the snapshot is taken at fetch time). `None` if the tenant
-    /// or the config no longer exists.
+    /// overrides as they are now (the snapshot is taken at fetch time), sealed values opened
+    /// with `store`.
     pub fn snapshot(
         &self,
+        store: &dyn Store,
         execution_id: &str,
         execution: &Execution,
         issued_at: u64,
         expires_at: u64,
-    ) -> Option<Bundle<'static>> {
-        let tenant = self.tenants.get(&execution.tenant)?;
+    ) -> Result<Bundle<'static>, SnapshotError> {
+        let tenant = self
+            .tenants
+            .get(&execution.tenant)
+            .ok_or(SnapshotError::Gone)?;
         let overrides = match &execution.config {
-            Some(name) => tenant.configs.get(name)?.overrides.snapshot(),
+            Some(name) => tenant
+                .configs
+                .get(name)
+                .ok_or(SnapshotError::Gone)?
+                .overrides
+                .snapshot(store, &execution.tenant, Scope::Config(name))?,
             None => Vec::new(),
         };
-        Some(Bundle {
+        let secrets = tenant
+            .secrets
+            .snapshot(store, &execution.tenant, Scope::Tenant)?;
+        Ok(Bundle {
             tenant: Cow::Owned(execution.tenant.clone()),
             execution_id: Cow::Owned(execution_id.to_owned()),
             environment: Cow::Owned(execution.environment.clone()),
             config: execution.config.clone().map(Cow::Owned),
             issued_at,
             expires_at,
-            secrets: tenant.secrets.snapshot(),
+            secrets,
             overrides,
         })
     }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::faults::Faults;
 use super::model::{Execution, PutOutcome, Tenant};
+use super::store::{Scope, StoreError};
 use super::{App, execution, token_hash};
 use crate::util;
 
@@ -235,12 +236,16 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 None => not_found("secret"),
             })
         }
-        ["tenants", t, "secrets", n] if m == Method::DELETE => {
-            with_tenant_mut(app, t, |tenant| match tenant.secrets.entries.remove(*n) {
-                Some(_) => Reply::no_content(),
-                None => not_found("secret"),
-            })
-        }
+        ["tenants", t, "secrets", n] if m == Method::DELETE => with_tenant_mut(app, t, |tenant| {
+            if !tenant.secrets.entries.contains_key(*n) {
+                return not_found("secret");
+            }
+            if let Err(reply) = stored(app.store.delete_secret(t, Scope::Tenant, n)) {
+                return reply;
+            }
+            tenant.secrets.entries.remove(*n);
+            Reply::no_content()
+        }),
         ["tenants", t, "environments"] if m == Method::GET => with_tenant(app, t, |_, tenant| {
             let list: Vec<Value> = tenant
                 .environments
@@ -257,16 +262,24 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 if tenant.environments.contains_key(*e) {
                     return Reply::json(StatusCode::OK, &json!({"name": e}));
                 }
-                tenant
-                    .environments
-                    .insert((*e).to_owned(), util::now_secs());
+                let now = util::now_secs();
+                if let Err(reply) = stored(app.store.put_environment(t, e, now)) {
+                    return reply;
+                }
+                tenant.environments.insert((*e).to_owned(), now);
                 Reply::json(StatusCode::CREATED, &json!({"name": e}))
             })
         }
         ["tenants", t, "environments", e] if m == Method::DELETE => {
-            with_tenant_mut(app, t, |tenant| match tenant.environments.remove(*e) {
-                Some(_) => Reply::no_content(),
-                None => not_found("environment"),
+            with_tenant_mut(app, t, |tenant| {
+                if !tenant.environments.contains_key(*e) {
+                    return not_found("environment");
+                }
+                if let Err(reply) = stored(app.store.delete_environment(t, e)) {
+                    return reply;
+                }
+                tenant.environments.remove(*e);
+                Reply::no_content()
             })
         }
         ["tenants", t, "configs"] if m == Method::GET => with_tenant(app, t, |_, tenant| {
@@ -288,20 +301,28 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 if tenant.configs.contains_key(*c) {
                     return Reply::json(StatusCode::OK, &json!({"name": c}));
                 }
+                let now = util::now_secs();
+                if let Err(reply) = stored(app.store.put_config(t, c, now)) {
+                    return reply;
+                }
                 let config = super::model::FlowConfig {
-                    created_at: util::now_secs(),
+                    created_at: now,
                     ..Default::default()
                 };
                 tenant.configs.insert((*c).to_owned(), config);
                 Reply::json(StatusCode::CREATED, &json!({"name": c}))
             })
         }
-        ["tenants", t, "configs", c] if m == Method::DELETE => {
-            with_tenant_mut(app, t, |tenant| match tenant.configs.remove(*c) {
-                Some(_) => Reply::no_content(),
-                None => not_found("config"),
-            })
-        }
+        ["tenants", t, "configs", c] if m == Method::DELETE => with_tenant_mut(app, t, |tenant| {
+            if !tenant.configs.contains_key(*c) {
+                return not_found("config");
+            }
+            if let Err(reply) = stored(app.store.delete_config(t, c)) {
+                return reply;
+            }
+            tenant.configs.remove(*c);
+            Reply::no_content()
+        }),
         ["tenants", t, "configs", c, "overrides", n] if m == Method::PUT => {
             put_value(app, t, Some(c), n, &call.body)
         }
@@ -310,10 +331,14 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 let Some(config) = tenant.configs.get_mut(*c) else {
                     return not_found("config");
                 };
-                match config.overrides.entries.remove(*n) {
-                    Some(_) => Reply::no_content(),
-                    None => not_found("override"),
+                if !config.overrides.entries.contains_key(*n) {
+                    return not_found("override");
                 }
+                if let Err(reply) = stored(app.store.delete_secret(t, Scope::Config(c), n)) {
+                    return reply;
+                }
+                config.overrides.entries.remove(*n);
+                Reply::no_content()
             })
         }
         ["tenants", t, "faults"] if m == Method::PUT => {
@@ -322,6 +347,9 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 Err(reply) => return reply,
             };
             with_tenant_mut(app, t, |tenant| {
+                if let Err(reply) = stored(app.store.set_faults(t, &faults)) {
+                    return reply;
+                }
                 tenant.faults = faults;
                 Reply::json(StatusCode::OK, &json!({"faults": tenant.faults}))
             })
@@ -332,6 +360,17 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
         ["executions", id, "finish"] if m == Method::POST => execution::finish(app, id),
         _ => Reply::error(StatusCode::NOT_FOUND, "not_found", "no such route"),
     }
+}
+
+/// A store write's failure, as a 500. Store errors name tables and files, never a value.
+pub fn stored<T>(result: Result<T, StoreError>) -> Result<T, Reply> {
+    result.map_err(|err| {
+        Reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage",
+            format!("the change was not made: {err}"),
+        )
+    })
 }
 
 /// 404 naming the kind of thing that is missing, never the name asked for: a caller may have
@@ -445,6 +484,13 @@ fn create_tenant(app: &App, body: &[u8]) -> Reply {
         return Reply::error(StatusCode::CONFLICT, "exists", "the tenant exists");
     }
     let now = util::now_secs();
+    let kept = app.store.create_tenant(&req.name, now).and_then(|()| {
+        app.store
+            .put_environment(&req.name, DEFAULT_ENVIRONMENT, now)
+    });
+    if let Err(reply) = stored(kept) {
+        return reply;
+    }
     let mut tenant = Tenant {
         created_at: now,
         ..Default::default()
@@ -485,14 +531,28 @@ fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[
     }
     let now = util::now_secs();
     with_tenant_mut(app, tenant, |t| {
-        let (set, what) = match config {
-            None => (&mut t.secrets, "secret"),
+        let (set, what, scope) = match config {
+            None => (&mut t.secrets, "secret", Scope::Tenant),
             Some(c) => match t.configs.get_mut(c) {
-                Some(cfg) => (&mut cfg.overrides, "override"),
+                Some(cfg) => (&mut cfg.overrides, "override", Scope::Config(c)),
                 None => return not_found("config"),
             },
         };
-        match set.put(name, req.value, req.replace, now) {
+        let held = match set.planned_meta(name, req.replace, now) {
+            // Wiped on drop, once the store has sealed (or copied) it.
+            Some(meta) => match stored(app.store.put_secret(
+                tenant,
+                scope,
+                &ax_protocol::SecretText::owned(req.value),
+                &meta,
+            )) {
+                Ok(held) => held,
+                Err(reply) => return reply,
+            },
+            // Exists and not confirmed: `put` answers so without looking at the value.
+            None => super::model::Held::Unreadable,
+        };
+        match set.put(name, held, req.replace, now) {
             PutOutcome::Created(meta) => Reply::json(StatusCode::CREATED, &json!(meta)),
             PutOutcome::Replaced(meta) => Reply::json(StatusCode::OK, &json!(meta)),
             PutOutcome::Exists => Reply::error(
@@ -595,6 +655,9 @@ fn create_execution(app: &App, tenant_name: &str, body: &[u8]) -> Reply {
         dropped: 0,
         faults,
     };
+    if let Err(reply) = stored(app.store.create_execution(&execution_id, &execution)) {
+        return reply;
+    }
     state.next_order += 1;
     state.executions.insert(execution_id.clone(), execution);
     Reply::json(
