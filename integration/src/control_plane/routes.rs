@@ -4,9 +4,11 @@
 //! No route ever returns a secret value: listings carry names, versions and timestamps. See
 //! `integration/CONTROL_PLANE.md` for the API reference.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use ax_protocol::contract::{ErrorBody, ErrorName};
 use ax_protocol::name::validate_name;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -50,10 +52,20 @@ impl Reply {
         }
     }
 
-    /// An error answer, `{"error": code, "message": text}`: the text names the kind of problem
-    /// and the field, never a value and never the caller's input (see [`not_found`]).
-    pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self::json(status, &json!({"error": code, "message": message.into()}))
+    /// An error answer, `{"error": code, "message": text}` (PROTOCOL §13, [`ErrorBody`]): the
+    /// text names the kind of problem and the field, never a value and never the caller's
+    /// input (see [`not_found`]).
+    pub fn error(status: StatusCode, code: ErrorName, message: impl Into<String>) -> Self {
+        let body = ErrorBody {
+            error: code,
+            message: Cow::Owned(message.into()),
+        };
+        Self {
+            status,
+            content_type: "application/json",
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+            retry_after: None,
+        }
     }
 
     /// 204.
@@ -120,7 +132,7 @@ async fn parse(req: Request<Incoming>) -> Result<Call, Reply> {
     let Some(rest) = path.strip_prefix("/v1/") else {
         return Err(Reply::error(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorName::NotFound,
             "no such route",
         ));
     };
@@ -153,7 +165,7 @@ async fn parse(req: Request<Incoming>) -> Result<Call, Reply> {
         Err(_) => {
             return Err(Reply::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                ErrorName::TooLarge,
                 format!("request bodies are at most {MAX_BODY_BYTES} bytes"),
             ));
         }
@@ -205,7 +217,7 @@ async fn route(app: &App, call: Call) -> Reply {
             if !is_admin(app, call.bearer.as_deref()) {
                 return Reply::error(
                     StatusCode::UNAUTHORIZED,
-                    "unauthorized",
+                    ErrorName::Unauthorized,
                     "this route needs the admin token (Authorization: Bearer ...)",
                 );
             }
@@ -330,7 +342,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
         ["tenants", t, "audit"] if m == Method::GET => execution::query_audit(app, t, call),
         ["executions", id] if m == Method::GET => execution::status(app, id),
         ["executions", id, "finish"] if m == Method::POST => execution::finish(app, id),
-        _ => Reply::error(StatusCode::NOT_FOUND, "not_found", "no such route"),
+        _ => Reply::error(StatusCode::NOT_FOUND, ErrorName::NotFound, "no such route"),
     }
 }
 
@@ -340,7 +352,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
 pub fn not_found(what: &'static str) -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorName::NotFound,
         format!("no such {what}"),
     )
 }
@@ -364,7 +376,7 @@ pub fn json_problem(error: &serde_json::Error) -> String {
 }
 
 fn bad_request(message: impl Into<String>) -> Reply {
-    Reply::error(StatusCode::BAD_REQUEST, "bad_request", message)
+    Reply::error(StatusCode::BAD_REQUEST, ErrorName::BadRequest, message)
 }
 
 fn check_label(what: &str, name: &str) -> Result<(), Reply> {
@@ -442,7 +454,7 @@ fn create_tenant(app: &App, body: &[u8]) -> Reply {
     }
     let mut state = app.state();
     if state.tenants.contains_key(&req.name) {
-        return Reply::error(StatusCode::CONFLICT, "exists", "the tenant exists");
+        return Reply::error(StatusCode::CONFLICT, ErrorName::Exists, "the tenant exists");
     }
     let now = util::now_secs();
     let mut tenant = Tenant {
@@ -497,7 +509,7 @@ fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[
             PutOutcome::Replaced(meta) => Reply::json(StatusCode::OK, &json!(meta)),
             PutOutcome::Exists => Reply::error(
                 StatusCode::CONFLICT,
-                "exists",
+                ErrorName::Exists,
                 format!(
                     "the {what} exists; send \"replace\": true to replace its value \
                      (the next execution sees the new one)"
@@ -556,7 +568,7 @@ fn create_execution(app: &App, tenant_name: &str, body: &[u8]) -> Reply {
         _ => {
             return Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ErrorName::Internal,
                 "the random generator failed",
             );
         }
