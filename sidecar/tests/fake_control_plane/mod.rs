@@ -330,11 +330,17 @@ async fn handle(config: &Config, request: Request<Incoming>) -> Response<TestBod
             None => std::future::pending().await,
         },
         Some("audit") => {
-            let heartbeat = serde_json::from_slice::<AuditBatch<'_>>(&body)
-                .is_ok_and(|batch| batch.events.is_empty() && batch.dropped == 0);
+            // A batch outside the contract is refused as the reference control plane refuses
+            // it, so every test that ships audit also checks the sidecar's body against it.
+            let batch = serde_json::from_slice::<AuditBatch<'_>>(&body).ok();
+            let heartbeat = batch
+                .as_ref()
+                .is_some_and(|batch| batch.events.is_empty() && batch.dropped == 0);
             let status = {
                 let mut state = config.state.lock().unwrap();
-                let status = if state.ended {
+                let status = if batch.is_none() {
+                    400
+                } else if state.ended {
                     410
                 } else if heartbeat {
                     204
@@ -359,6 +365,8 @@ async fn handle(config: &Config, request: Request<Incoming>) -> Response<TestBod
                 reply(204, "application/json", Vec::new())
             } else if status == 410 {
                 error(status, ErrorName::ExecutionEnded)
+            } else if batch.is_none() {
+                error(status, ErrorName::BadRequest)
             } else {
                 error(status, ErrorName::Fault)
             }
