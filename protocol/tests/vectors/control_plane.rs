@@ -314,6 +314,12 @@ fn cases() -> Vec<Case> {
             r#""execution_ended""#,
             "WrongType",
         ),
+        invalid(
+            "§13: an error body that is not JSON (a proxy's page) is quoted as nothing",
+            "ErrorDetail",
+            "<html>502 Bad Gateway</html>",
+            "Syntax",
+        ),
     ]
 }
 
