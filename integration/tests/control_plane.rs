@@ -353,6 +353,71 @@ fn audit_batches_are_deduplicated_by_seq_and_queried_by_name() {
 }
 
 #[test]
+fn an_audit_batch_outside_the_contract_is_refused_whole_and_unknown_fields_are_not_stored() {
+    let env = Env::start();
+    env.tenant("acme", VALUES);
+    let e = env
+        .admin
+        .create_execution("acme", None, None, None)
+        .unwrap();
+    let event = |seq: u64| {
+        json!({"seq": seq, "time": "2026-11-23T01:02:03.456Z", "action": "get",
+               "names": ["DB_URL"], "found": true, "peer": {"pid": 1, "uid": 0, "gid": 0}})
+    };
+    let post = |events: Vec<Value>| {
+        let body = json!({"execution_id": e.execution_id, "sidecar": "test/0", "dropped": 0,
+                          "events": events});
+        let path = format!("/v1/executions/{}/audit", e.execution_id);
+        env.admin
+            .https()
+            .json("POST", &path, Some(&e.token), &body)
+            .unwrap()
+    };
+    let mut no_peer = event(2);
+    no_peer.as_object_mut().unwrap().remove("peer");
+    // A good event beside a bad one: nothing of the batch is stored.
+    for bad in [no_peer, event(0), json!({"seq": 3})] {
+        let answer = post(vec![event(1), bad]);
+        assert_eq!(answer.status, 400, "{answer:?}");
+        assert_eq!(answer.json()["error"], "bad_request");
+    }
+    assert!(env.admin.audit("acme", None, None).unwrap().is_empty());
+    let mut extended = event(1);
+    extended["client"] = json!("python/3.12");
+    extended["action"] = json!("prefetch");
+    assert_eq!(post(vec![extended]).status, 200);
+    let stored = env.admin.audit("acme", None, None).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].get("client").is_none(), "{}", stored[0]);
+    assert_eq!(stored[0]["action"], "unknown");
+    assert_eq!(stored[0]["names"], json!(["DB_URL"]));
+}
+
+#[test]
+fn a_fetch_with_a_field_outside_the_contract_is_malformed_and_spends_no_token() {
+    let env = Env::start();
+    env.tenant("acme", VALUES);
+    let e = env
+        .admin
+        .create_execution("acme", None, None, None)
+        .unwrap();
+    let body = json!({"recipient_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                      "suite": "x25519-hkdf-sha256-aes-256-gcm", "sidecar": "test/0",
+                      "recipient": "someone else"});
+    let path = format!("/v1/executions/{}/bundle", e.execution_id);
+    let answer = env
+        .admin
+        .https()
+        .json("POST", &path, Some(&e.token), &body)
+        .unwrap();
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.json()["error"], "bad_request");
+    let (ok, opened) = fetch(&env, &e.execution_id, &e.token);
+    assert_eq!(ok.status, 200);
+    assert!(opened.unwrap().is_ok());
+}
+
+#[test]
 fn the_binary_writes_its_state_dir_and_prints_its_url() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();

@@ -41,11 +41,13 @@
 //! - [`secret`]: [`SecretText`], the wrapper that keeps values out of `Debug` and wipes them.
 //! - [`error`]: the wire error (allocation-free, never carries a value).
 //! - [`bundle`]: the sealed bundle: plaintext type, HPKE, the signed envelope, the local file.
+//! - [`contract`]: the control-plane HTTP contract (JSON bodies and status tables of §13).
 
 pub mod blocking;
 pub mod bundle;
 #[cfg(feature = "codec")]
 pub mod codec;
+pub mod contract;
 pub mod encodings;
 pub mod error;
 pub mod frame;

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use ax_protocol::bundle::envelope::seal;
 use ax_protocol::bundle::hpke::PUBLIC_KEY_LEN;
+use ax_protocol::contract::status::{EXECUTION_ENDED, FETCH_OK, MALFORMED, TOKEN_REFUSED};
+use ax_protocol::contract::{AuditBatch, BUNDLE_MEDIA_TYPE, ErrorName, FetchRequest, SUITE};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hyper::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::{Execution, SnapshotError, StoredEvent};
@@ -16,13 +17,13 @@ use super::routes::{Call, Reply, not_found, stored, with_retry_after};
 use super::{App, token_hash};
 use crate::util;
 
-/// The only suite of protocol v1.
-pub const SUITE: &str = "x25519-hkdf-sha256-aes-256-gcm";
-/// The media type of a sealed envelope.
-pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.ax-secrets.bundle.v1";
-
 fn unauthorized(message: &str) -> Reply {
-    Reply::error(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    Reply::error(http(TOKEN_REFUSED), ErrorName::Unauthorized, message)
+}
+
+/// The `StatusCode` of one of the contract's statuses (all of them valid).
+fn http(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Checks the execution token; `Err` is the reply to send.
@@ -47,15 +48,6 @@ fn authorize<'s>(
 enum Planned {
     Answer(Reply),
     Seal { delay: Duration },
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BundleRequest {
-    recipient_key: String,
-    suite: String,
-    #[allow(dead_code)]
-    sidecar: Option<String>,
 }
 
 /// `POST /v1/executions/{id}/bundle`.
@@ -93,7 +85,7 @@ fn plan_fetch(execution: &mut Execution) -> Planned {
     if execution.finished {
         return Planned::Answer(Reply::error(
             StatusCode::GONE,
-            "finished",
+            ErrorName::Finished,
             "the execution has ended",
         ));
     }
@@ -109,7 +101,7 @@ fn plan_fetch(execution: &mut Execution) -> Planned {
     if let Some(code) = faults.status {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Planned::Answer(with_retry_after(
-            Reply::error(status, "fault", "injected: faults.status"),
+            Reply::error(status, ErrorName::Fault, "injected: faults.status"),
             faults.retry_after,
         ));
     }
@@ -117,7 +109,7 @@ fn plan_fetch(execution: &mut Execution) -> Planned {
         return Planned::Answer(with_retry_after(
             Reply::error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "fault",
+                ErrorName::Fault,
                 "injected: faults.fail_times",
             ),
             faults.retry_after,
@@ -129,8 +121,8 @@ fn plan_fetch(execution: &mut Execution) -> Planned {
 }
 
 fn parse_bundle_request(body: &[u8]) -> Result<[u8; PUBLIC_KEY_LEN], Reply> {
-    let bad = |m: &str| Reply::error(StatusCode::BAD_REQUEST, "bad_request", m);
-    let req: BundleRequest = serde_json::from_slice(body).map_err(|_| {
+    let bad = |m: &str| Reply::error(http(MALFORMED), ErrorName::BadRequest, m);
+    let req: FetchRequest<'_> = serde_json::from_slice(body).map_err(|_| {
         bad("expected {\"recipient_key\", \"suite\", \"sidecar\"} (PROTOCOL §13.1)")
     })?;
     if req.suite != SUITE {
@@ -176,7 +168,7 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
         Err(SnapshotError::Gone) => {
             return Reply::error(
                 StatusCode::GONE,
-                "gone",
+                ErrorName::Gone,
                 "the execution's tenant or config no longer exists",
             );
         }
@@ -190,7 +182,7 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
             ));
             return Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "unreadable",
+                ErrorName::Unreadable,
                 super::store::UNREADABLE_ANSWER,
             );
         }
@@ -200,7 +192,7 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
         Err(err) => {
             return Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ErrorName::Internal,
                 format!("cannot seal the bundle: {err}"),
             );
         }
@@ -225,19 +217,11 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
         execution.fetched = true;
     }
     Reply {
-        status: StatusCode::OK,
+        status: http(FETCH_OK),
         content_type: BUNDLE_MEDIA_TYPE,
         body: envelope,
         retry_after: None,
     }
-}
-
-#[derive(Deserialize)]
-struct AuditBatch {
-    execution_id: String,
-    #[serde(default)]
-    dropped: u64,
-    events: Vec<Value>,
 }
 
 /// `POST /v1/executions/{id}/audit`: stores each event once, by `seq`.
@@ -262,51 +246,51 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
                 .saturating_add(app.config.execution_ttl_secs);
     if let Some(code) = execution.faults.audit_status {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Reply::error(status, "fault", "injected: faults.audit_status");
+        return Reply::error(status, ErrorName::Fault, "injected: faults.audit_status");
     }
     if execution.audit_posts <= execution.faults.audit_fail_times {
         return Reply::error(
             StatusCode::SERVICE_UNAVAILABLE,
-            "fault",
+            ErrorName::Fault,
             "injected: faults.audit_fail_times",
         );
     }
-    let Ok(batch) = serde_json::from_slice::<AuditBatch>(body) else {
-        return Reply::error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "expected {\"execution_id\", \"sidecar\", \"dropped\", \"events\"} (PROTOCOL §13.2)",
+    let bad = |m: &str| Reply::error(http(MALFORMED), ErrorName::BadRequest, m);
+    let Ok(batch) = serde_json::from_slice::<AuditBatch<'_>>(body) else {
+        return bad(
+            "expected {\"execution_id\", \"sidecar\", \"dropped\", \"events\"} with events of \
+             PROTOCOL §13.2",
         );
     };
     if batch.execution_id != id {
-        return Reply::error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "the batch names another execution",
-        );
+        return bad("the batch names another execution");
+    }
+    // Checked for the whole batch first, so a refused one stores nothing.
+    if batch.events.iter().any(|event| event.seq == 0) {
+        return bad("every event needs a seq of at least 1");
     }
     let mut accepted = 0u64;
     let mut duplicates = 0u64;
+    // What this control plane understood of each event: fields it does not know are ignored
+    // (§13.2), and what it stores is the contract's JSON of the rest.
     let mut sequenced = Vec::with_capacity(batch.events.len());
     for event in &batch.events {
-        let Some(seq) = event.get("seq").and_then(Value::as_u64) else {
+        let Ok(value) = serde_json::to_value(event) else {
             return Reply::error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "every event needs a positive integer seq",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorName::Internal,
+                "cannot store an audit event",
             );
         };
-        sequenced.push((seq, event));
+        sequenced.push((event.seq, value));
     }
-    let kept = match stored(app.store.insert_events(id, &sequenced)) {
+    let borrowed: Vec<(u64, &Value)> = sequenced.iter().map(|(seq, v)| (*seq, v)).collect();
+    let kept = match stored(app.store.insert_events(id, &borrowed)) {
         Ok(kept) => kept,
         Err(reply) => return reply,
     };
-    drop(sequenced);
-    for (event, kept) in batch.events.into_iter().zip(kept) {
-        let Some(seq) = event.get("seq").and_then(Value::as_u64) else {
-            continue;
-        };
+    drop(borrowed);
+    for ((seq, event), kept) in sequenced.into_iter().zip(kept) {
         if !kept || execution.events.contains_key(&seq) {
             duplicates += 1;
             continue;
@@ -327,8 +311,8 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
     }
     if ended {
         return Reply::error(
-            StatusCode::GONE,
-            "execution_ended",
+            http(EXECUTION_ENDED),
+            ErrorName::ExecutionEnded,
             "the execution has ended: the batch is stored, stop serving",
         );
     }

@@ -4,9 +4,11 @@
 //! No route ever returns a secret value: listings carry names, versions and timestamps. See
 //! `integration/CONTROL_PLANE.md` for the API reference.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use ax_protocol::contract::{ErrorBody, ErrorName};
 use ax_protocol::name::validate_name;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -51,10 +53,20 @@ impl Reply {
         }
     }
 
-    /// An error answer, `{"error": code, "message": text}`: the text names the kind of problem
-    /// and the field, never a value and never the caller's input (see [`not_found`]).
-    pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self::json(status, &json!({"error": code, "message": message.into()}))
+    /// An error answer, `{"error": code, "message": text}` (PROTOCOL §13, [`ErrorBody`]): the
+    /// text names the kind of problem and the field, never a value and never the caller's
+    /// input (see [`not_found`]).
+    pub fn error(status: StatusCode, code: ErrorName, message: impl Into<String>) -> Self {
+        let body = ErrorBody {
+            error: code,
+            message: Cow::Owned(message.into()),
+        };
+        Self {
+            status,
+            content_type: "application/json",
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+            retry_after: None,
+        }
     }
 
     /// 204.
@@ -121,7 +133,7 @@ async fn parse(req: Request<Incoming>) -> Result<Call, Reply> {
     let Some(rest) = path.strip_prefix("/v1/") else {
         return Err(Reply::error(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorName::NotFound,
             "no such route",
         ));
     };
@@ -154,7 +166,7 @@ async fn parse(req: Request<Incoming>) -> Result<Call, Reply> {
         Err(_) => {
             return Err(Reply::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                ErrorName::TooLarge,
                 format!("request bodies are at most {MAX_BODY_BYTES} bytes"),
             ));
         }
@@ -206,7 +218,7 @@ async fn route(app: &App, call: Call) -> Reply {
             if !is_admin(app, call.bearer.as_deref()) {
                 return Reply::error(
                     StatusCode::UNAUTHORIZED,
-                    "unauthorized",
+                    ErrorName::Unauthorized,
                     "this route needs the admin token (Authorization: Bearer ...)",
                 );
             }
@@ -358,7 +370,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
         ["tenants", t, "audit"] if m == Method::GET => execution::query_audit(app, t, call),
         ["executions", id] if m == Method::GET => execution::status(app, id),
         ["executions", id, "finish"] if m == Method::POST => execution::finish(app, id),
-        _ => Reply::error(StatusCode::NOT_FOUND, "not_found", "no such route"),
+        _ => Reply::error(StatusCode::NOT_FOUND, ErrorName::NotFound, "no such route"),
     }
 }
 
@@ -367,7 +379,7 @@ pub fn stored<T>(result: Result<T, StoreError>) -> Result<T, Reply> {
     result.map_err(|err| {
         Reply::error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "storage",
+            ErrorName::Storage,
             format!("the change was not made: {err}"),
         )
     })
@@ -379,7 +391,7 @@ pub fn stored<T>(result: Result<T, StoreError>) -> Result<T, Reply> {
 pub fn not_found(what: &'static str) -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorName::NotFound,
         format!("no such {what}"),
     )
 }
@@ -403,7 +415,7 @@ pub fn json_problem(error: &serde_json::Error) -> String {
 }
 
 fn bad_request(message: impl Into<String>) -> Reply {
-    Reply::error(StatusCode::BAD_REQUEST, "bad_request", message)
+    Reply::error(StatusCode::BAD_REQUEST, ErrorName::BadRequest, message)
 }
 
 fn check_label(what: &str, name: &str) -> Result<(), Reply> {
@@ -481,7 +493,7 @@ fn create_tenant(app: &App, body: &[u8]) -> Reply {
     }
     let mut state = app.state();
     if state.tenants.contains_key(&req.name) {
-        return Reply::error(StatusCode::CONFLICT, "exists", "the tenant exists");
+        return Reply::error(StatusCode::CONFLICT, ErrorName::Exists, "the tenant exists");
     }
     let now = util::now_secs();
     let kept = app.store.create_tenant(&req.name, now).and_then(|()| {
@@ -557,7 +569,7 @@ fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[
             PutOutcome::Replaced(meta) => Reply::json(StatusCode::OK, &json!(meta)),
             PutOutcome::Exists => Reply::error(
                 StatusCode::CONFLICT,
-                "exists",
+                ErrorName::Exists,
                 format!(
                     "the {what} exists; send \"replace\": true to replace its value \
                      (the next execution sees the new one)"
@@ -616,7 +628,7 @@ fn create_execution(app: &App, tenant_name: &str, body: &[u8]) -> Reply {
         _ => {
             return Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ErrorName::Internal,
                 "the random generator failed",
             );
         }

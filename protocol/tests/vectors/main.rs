@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bundles;
+mod control_plane;
 mod generate;
 mod json;
 mod redaction;

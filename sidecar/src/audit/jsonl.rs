@@ -1,14 +1,16 @@
-//! The JSON-lines audit sink: one JSON object per event, one line each (PROTOCOL §13.2 fields).
+//! The JSON-lines audit sink: one JSON object per event, one line each (PROTOCOL §13.3; the
+//! types and their field order are `ax_protocol::contract`'s).
 //!
 //! ```text
 //! {"seq":1,"time":"2026-11-23T01:02:03.456Z","execution_id":"exec-7f3a","action":"get","names":["DB_URL"],"found":true,"peer":{"pid":4242,"uid":1000,"gid":1000}}
 //! {"time":"2026-11-23T01:02:04.000Z","execution_id":"exec-7f3a","action":"dropped","count":17}
 //! ```
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-use serde::Serialize;
+use ax_protocol::contract::{self, DroppedLine};
 
 use super::time::rfc3339_millis;
 use super::{Action, AuditEvent, AuditSink};
@@ -54,72 +56,33 @@ impl<W: Write> JsonLinesSink<W> {
     }
 }
 
-/// One event as JSON (PROTOCOL §13.2); `execution_id` only on the local trail's lines.
-#[derive(Serialize)]
-pub(crate) struct Line<'a> {
-    seq: u64,
-    time: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+/// The JSON of `event` (PROTOCOL §13.2), its names resolved through `store`; `execution_id`
+/// only on the local trail's lines (§13.3).
+pub(crate) fn event_json<'a>(
+    event: &'a AuditEvent,
+    store: &'a Store,
     execution_id: Option<&'a str>,
-    action: &'a str,
-    names: Vec<&'a str>,
-    found: bool,
-    peer: PeerLine,
-    /// `refused` only: why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
-    /// `refused` only: how many refusals the event stands for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    count: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct PeerLine {
-    pid: i32,
-    uid: u32,
-    gid: u32,
-}
-
-impl<'a> Line<'a> {
-    /// The JSON of `event`, its names resolved through `store`.
-    pub(crate) fn of(
-        event: &'a AuditEvent,
-        store: &'a Store,
-        execution_id: Option<&'a str>,
-    ) -> Self {
-        let (reason, count) = match event.action {
-            Action::Refused { reason, count } => (Some(reason.as_str()), Some(count)),
-            _ => (None, None),
-        };
-        Line {
-            seq: event.seq,
-            time: rfc3339_millis(event.time),
-            execution_id,
-            action: event.action.as_str(),
-            names: event
-                .names
-                .as_slice()
-                .iter()
-                .map(|n| n.resolve(store))
-                .collect(),
-            found: event.found,
-            peer: PeerLine {
-                pid: event.peer.pid,
-                uid: event.peer.uid,
-                gid: event.peer.gid,
-            },
-            reason,
-            count,
-        }
+) -> contract::AuditEvent<'a> {
+    let (reason, count) = match event.action {
+        Action::Refused { reason, count } => (Some(reason), Some(count)),
+        _ => (None, None),
+    };
+    contract::AuditEvent {
+        seq: event.seq,
+        time: Cow::Owned(rfc3339_millis(event.time)),
+        execution_id: execution_id.map(Cow::Borrowed),
+        action: event.action.wire(),
+        names: event
+            .names
+            .as_slice()
+            .iter()
+            .map(|n| Cow::Borrowed(n.resolve(store)))
+            .collect(),
+        found: event.found,
+        peer: event.peer,
+        reason,
+        count,
     }
-}
-
-#[derive(Serialize)]
-struct DroppedLine<'a> {
-    time: String,
-    execution_id: &'a str,
-    action: &'a str,
-    count: u64,
 }
 
 impl<W: Write + Send + 'static> AuditSink for JsonLinesSink<W> {
@@ -130,17 +93,16 @@ impl<W: Write + Send + 'static> AuditSink for JsonLinesSink<W> {
         store: &Store,
     ) -> io::Result<()> {
         for event in events {
-            let line = Line::of(event, store, Some(&self.execution_id));
+            let line = event_json(event, store, Some(&self.execution_id));
             serde_json::to_writer(&mut self.pending, &line)?;
             self.end_line()?;
         }
         if dropped > 0 {
-            let line = DroppedLine {
-                time: rfc3339_millis(SystemTime::now()),
-                execution_id: &self.execution_id,
-                action: "dropped",
-                count: dropped,
-            };
+            let line = DroppedLine::new(
+                Cow::Owned(rfc3339_millis(SystemTime::now())),
+                Cow::Borrowed(&self.execution_id),
+                dropped,
+            );
             serde_json::to_writer(&mut self.pending, &line)?;
             self.end_line()?;
         }

@@ -24,9 +24,17 @@ use std::io;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
+use ax_protocol::contract;
+
 use crate::store::Store;
 
 pub use queue::{AuditQueue, AuditWriter};
+
+// The trail's shared vocabulary (PROTOCOL §13.2): the peer (from `SO_PEERCRED` at connect
+// time), why a connection was refused (never `Busy`: a full sidecar says nothing about who may
+// read secrets, and the connection cap already bounds it), and the placeholders recorded
+// instead of a name that might be a value.
+pub use ax_protocol::contract::{INVALID_NAME, Peer, RefusalReason, VALUE_NAME};
 
 /// The audited request kinds (PROTOCOL §13.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,29 +58,6 @@ pub enum Action {
         /// How many refusals this event stands for (at least 1).
         count: u64,
     },
-}
-
-/// Why a connection was refused. `Busy` is not among them: a full sidecar says nothing about
-/// who may read secrets, and the connection cap already bounds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefusalReason {
-    /// Its uid is not allowed (`--allow-uid`).
-    Uid,
-    /// Its `Hello` had no token or a wrong one.
-    Token,
-    /// Its `Hello` asked for a protocol version the sidecar does not speak.
-    Version,
-}
-
-impl RefusalReason {
-    /// The `reason` written to the trail.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Uid => "uid",
-            Self::Token => "token",
-            Self::Version => "version",
-        }
-    }
 }
 
 /// Coalesces refusal events of one reason: a peer can refuse itself thousands of times a
@@ -165,28 +150,17 @@ pub fn flush_refusals(queue: &AuditQueue) {
 }
 
 impl Action {
-    /// The name written to the trail.
-    pub fn as_str(self) -> &'static str {
+    /// The `action` written to the trail (PROTOCOL §13.2).
+    pub fn wire(self) -> contract::Action {
         match self {
-            Self::Get => "get",
-            Self::Render => "render",
-            Self::Redact => "redact",
-            Self::RedactStream => "redact_stream",
-            Self::List => "list",
-            Self::Refused { .. } => "refused",
+            Self::Get => contract::Action::Get,
+            Self::Render => contract::Action::Render,
+            Self::Redact => contract::Action::Redact,
+            Self::RedactStream => contract::Action::RedactStream,
+            Self::List => contract::Action::List,
+            Self::Refused { .. } => contract::Action::Refused,
         }
     }
-}
-
-/// Who asked, from `SO_PEERCRED` at connect time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer {
-    /// Process id of the peer that connected (0 if unknown).
-    pub pid: i32,
-    /// Its uid.
-    pub uid: u32,
-    /// Its gid.
-    pub gid: u32,
 }
 
 /// A name in an event. A known name is kept as its index in the store, so auditing a `Get` of
@@ -204,12 +178,6 @@ pub enum AuditName {
     /// forms: a value passed by mistake, so it is never recorded.
     ValueLike,
 }
-
-/// Written instead of a name that breaks the name rule.
-pub const INVALID_NAME: &str = "<invalid>";
-
-/// Written instead of a missing name that is a value of the bundle (or a form of one).
-pub const VALUE_NAME: &str = "<value>";
 
 impl AuditName {
     /// The name as written to the trail.

@@ -28,6 +28,7 @@
 //! Every lost event is counted in [`lost_events`], which turns the sidecar's exit status into
 //! [`AUDIT_LOST`](crate::exit::AUDIT_LOST): lost audit is never silent.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,10 +36,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use ax_protocol::contract::{self, AuditBatch};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use tokio::sync::Notify;
 
-use super::jsonl::Line;
+use super::jsonl::event_json;
 use super::{AuditEvent, AuditSink};
 use crate::control_plane::fetch::{read_capped, transport_reason};
 use crate::control_plane::retry::{Backoff, FullJitter, Jitter, Retry, retry_after};
@@ -80,8 +82,8 @@ pub struct ShipConfig {
 
 #[derive(Debug, Default)]
 struct Pending {
-    /// Events as JSON objects, oldest first.
-    events: VecDeque<String>,
+    /// Events, oldest first, owning their names (the store is the writer thread's).
+    events: VecDeque<contract::AuditEvent<'static>>,
     /// Events lost since the last batch that went out.
     dropped: u64,
     /// When the oldest thing waiting (an event or a drop count) arrived.
@@ -145,8 +147,7 @@ impl ControlPlaneSink {
             client: plane.client()?,
             url: plane.url("audit"),
             authorization: plane.authorization()?,
-            execution_id: serde_json::to_string(plane.execution_id())
-                .map_err(|e| StartupError::Client(e.to_string()))?,
+            execution_id: plane.execution_id().to_owned(),
             jitter: FullJitter::default(),
             failing: false,
             last_post: Instant::now(),
@@ -173,10 +174,10 @@ impl AuditSink for ControlPlaneSink {
         dropped: u64,
         store: &Store,
     ) -> io::Result<()> {
-        let mut lines = Vec::with_capacity(events.len());
-        for event in events {
-            lines.push(serde_json::to_string(&Line::of(event, store, None))?);
-        }
+        let lines: Vec<contract::AuditEvent<'static>> = events
+            .iter()
+            .map(|event| event_json(event, store, None).into_owned())
+            .collect();
         let capacity = self.shared.config.capacity;
         let mut state = self.shared.lock();
         if state.stopped {
@@ -246,7 +247,7 @@ struct Shipper {
     client: reqwest::Client,
     url: String,
     authorization: HeaderValue,
-    /// The execution id as a JSON string.
+    /// The execution id.
     execution_id: String,
     jitter: FullJitter,
     failing: bool,
@@ -374,21 +375,15 @@ impl Shipper {
     fn take(&self, state: &mut Pending) -> Batch {
         let n = state.events.len().min(self.shared.config.batch);
         let dropped = std::mem::take(&mut state.dropped);
-        let mut body = String::with_capacity(128 + n * 160);
-        body.push_str("{\"execution_id\":");
-        body.push_str(&self.execution_id);
-        body.push_str(",\"sidecar\":\"");
-        body.push_str(SIDECAR_AGENT);
-        body.push_str("\",\"dropped\":");
-        body.push_str(&dropped.to_string());
-        body.push_str(",\"events\":[");
-        for (i, event) in state.events.drain(..n).enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(&event);
-        }
-        body.push_str("]}");
+        let batch = AuditBatch {
+            execution_id: Cow::Borrowed(&self.execution_id),
+            sidecar: Some(Cow::Borrowed(SIDECAR_AGENT)),
+            dropped,
+            events: state.events.drain(..n).collect(),
+        };
+        // Strings, numbers and unit enums: encoding cannot fail. Were it to, the empty body
+        // would be refused (400) and its events counted as dropped, never lost silently.
+        let body = serde_json::to_string(&batch).unwrap_or_default();
         state.first_at = if state.events.is_empty() {
             None
         } else {

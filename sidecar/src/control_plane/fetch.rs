@@ -13,9 +13,11 @@
 //! and a certificate that does not verify ends it at once ([`StartupError::Untrusted`]): the
 //! trust configuration is wrong, or someone is in the way, and neither goes away by retrying.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use ax_protocol::bundle::BundleError;
+use ax_protocol::contract::FetchRequest;
 use ax_protocol::limits::MAX_BUNDLE_LEN;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -32,18 +34,7 @@ use crate::exit::StartupError;
 use crate::limits::{FETCH_ATTEMPT_TIMEOUT, FETCH_BODY_GRACE, MAX_ERROR_BODY};
 use crate::source::{MemoryPolicy, locked_arena};
 
-/// The HPKE suite the sidecar asks for.
-pub const SUITE: &str = "x25519-hkdf-sha256-aes-256-gcm";
-/// The media type of a sealed bundle.
-pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.ax-secrets.bundle.v1";
-
-/// The request body of §13.1.
-#[derive(serde::Serialize)]
-struct FetchBody<'a> {
-    recipient_key: String,
-    suite: &'a str,
-    sidecar: &'a str,
-}
+pub use ax_protocol::contract::{BUNDLE_MEDIA_TYPE, SUITE};
 
 /// Fetches the sealed bundle for `recipient` (the X25519 public key) into a locked arena.
 pub async fn fetch_sealed(
@@ -55,10 +46,10 @@ pub async fn fetch_sealed(
     jitter: &mut dyn Jitter,
 ) -> Result<LockedArena, StartupError> {
     let end = Instant::now() + deadline;
-    let body = serde_json::to_vec(&FetchBody {
-        recipient_key: STANDARD.encode(recipient),
-        suite: SUITE,
-        sidecar: SIDECAR_AGENT,
+    let body = serde_json::to_vec(&FetchRequest {
+        recipient_key: Cow::Owned(STANDARD.encode(recipient)),
+        suite: Cow::Borrowed(SUITE),
+        sidecar: Some(Cow::Borrowed(SIDECAR_AGENT)),
     })
     .map_err(|e| StartupError::Client(e.to_string()))?;
     let request = Request {

@@ -18,6 +18,9 @@ use std::task::{Context, Poll};
 
 use ax_protocol::SecretText;
 use ax_protocol::bundle::{Bundle, BundleSecret};
+use ax_protocol::contract::{
+    AuditBatch, BUNDLE_MEDIA_TYPE, ErrorBody, ErrorName, FetchRequest, SUITE,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt;
@@ -291,7 +294,7 @@ fn cut_short(sealed: Vec<u8>) -> Response<TestBody> {
     let half = Bytes::from(sealed).slice(..announced / 2);
     Response::builder()
         .status(200)
-        .header("content-type", "application/vnd.ax-secrets.bundle.v1")
+        .header("content-type", BUNDLE_MEDIA_TYPE)
         .header("content-length", announced.to_string())
         .body(TestBody {
             data: Some(half),
@@ -300,9 +303,16 @@ fn cut_short(sealed: Vec<u8>) -> Response<TestBody> {
         .unwrap()
 }
 
-fn error(status: u16, code: &str) -> Response<TestBody> {
-    let body = serde_json::json!({"error": code, "message": format!("test fault {status}")});
-    reply(status, "application/json", body.to_string().into_bytes())
+fn error(status: u16, code: ErrorName) -> Response<TestBody> {
+    let body = ErrorBody {
+        error: code,
+        message: Cow::Owned(format!("test fault {status}")),
+    };
+    reply(
+        status,
+        "application/json",
+        serde_json::to_vec(&body).unwrap(),
+    )
 }
 
 async fn handle(config: &Config, request: Request<Incoming>) -> Response<TestBody> {
@@ -320,12 +330,17 @@ async fn handle(config: &Config, request: Request<Incoming>) -> Response<TestBod
             None => std::future::pending().await,
         },
         Some("audit") => {
-            let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let heartbeat =
-                parsed["events"].as_array().is_some_and(Vec::is_empty) && parsed["dropped"] == 0;
+            // A batch outside the contract is refused as the reference control plane refuses
+            // it, so every test that ships audit also checks the sidecar's body against it.
+            let batch = serde_json::from_slice::<AuditBatch<'_>>(&body).ok();
+            let heartbeat = batch
+                .as_ref()
+                .is_some_and(|batch| batch.events.is_empty() && batch.dropped == 0);
             let status = {
                 let mut state = config.state.lock().unwrap();
-                let status = if state.ended {
+                let status = if batch.is_none() {
+                    400
+                } else if state.ended {
                     410
                 } else if heartbeat {
                     204
@@ -349,12 +364,14 @@ async fn handle(config: &Config, request: Request<Incoming>) -> Response<TestBod
             if status == 204 {
                 reply(204, "application/json", Vec::new())
             } else if status == 410 {
-                error(status, "execution_ended")
+                error(status, ErrorName::ExecutionEnded)
+            } else if batch.is_none() {
+                error(status, ErrorName::BadRequest)
             } else {
-                error(status, "audit_fault")
+                error(status, ErrorName::Fault)
             }
         }
-        _ => error(404, "not_found"),
+        _ => error(404, ErrorName::NotFound),
     }
 }
 
@@ -375,7 +392,7 @@ fn bundle(
     };
     let execution_id = match &next {
         BundleReply::Status(status, retry_after) => {
-            let mut response = error(*status, "test_fault");
+            let mut response = error(*status, ErrorName::Fault);
             if let Some(after) = retry_after {
                 response
                     .headers_mut()
@@ -389,15 +406,18 @@ fn bundle(
             config.execution_id.as_str()
         }
     };
-    let Some(recipient) = json["recipient_key"]
-        .as_str()
-        .and_then(|k| STANDARD.decode(k).ok())
+    let Ok(request) = serde_json::from_slice::<FetchRequest<'_>>(body) else {
+        return Some(error(400, ErrorName::BadRequest));
+    };
+    let Some(recipient) = STANDARD
+        .decode(request.recipient_key.as_bytes())
+        .ok()
         .and_then(|k| <[u8; 32]>::try_from(k).ok())
     else {
-        return Some(error(400, "bad_recipient_key"));
+        return Some(error(400, ErrorName::BadRequest));
     };
-    if json["suite"] != "x25519-hkdf-sha256-aes-256-gcm" {
-        return Some(error(400, "unknown_suite"));
+    if request.suite != SUITE {
+        return Some(error(400, ErrorName::BadRequest));
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -434,5 +454,5 @@ fn bundle(
     if matches!(next, BundleReply::Truncated) {
         return Some(cut_short(sealed));
     }
-    Some(reply(200, "application/vnd.ax-secrets.bundle.v1", sealed))
+    Some(reply(200, BUNDLE_MEDIA_TYPE, sealed))
 }
