@@ -60,20 +60,28 @@ unit_tracer=$!
 pids+=("$unit_tracer")
 # strace's child execs setpriv (and prlimit) and then the sidecar in place: one pid throughout.
 unit_sidecar=
-for _ in $(seq 50); do
+for _ in $(seq 300); do
   unit_sidecar=$(pgrep -P "$unit_tracer" || true)
   [ -n "$unit_sidecar" ] && break
   sleep 0.1
 done
 [ -n "$unit_sidecar" ] || die "strace started no child"
 unit_socket=$unit/run/ax-secrets/$unit_id/sidecar.sock
+# The ready file appears (atomically) once it serves. Under strace on a loaded 2-CPU machine
+# start-up can take many seconds, so the deadline is generous and the wait ends early if the
+# sidecar exits; only then does the probe run, with room for the same slowness.
 started=
-for _ in $(seq 30); do
-  if "${as_unit[@]}" "$bin/ax-sidecar" probe --socket "$unit_socket" 2>/dev/null; then started=1; break; fi
+unit_ready=$unit/run/ax-secrets/$unit_id/ready
+for _ in $(seq 1200); do
+  [ -e "$unit_ready" ] && break
   kill -0 "$unit_sidecar" 2>/dev/null || break
-  sleep 1
+  sleep 0.1
 done
-if [ -n "$started" ] && [ "$(cat "$unit/run/ax-secrets/$unit_id/ready" 2>/dev/null)" = READY ]; then
+if [ -e "$unit_ready" ] &&
+  "${as_unit[@]}" "$bin/ax-sidecar" probe --socket "$unit_socket" --timeout 20s; then
+  started=1
+fi
+if [ -n "$started" ] && [ "$(cat "$unit_ready" 2>/dev/null)" = READY ]; then
   pass "unit: ExecStart serves (probe exit 0, READY in the ready file)"
 else
   fail "unit: ExecStart did not serve; the sidecar's stderr:"; cat "$scratch/unit.err"
