@@ -9,6 +9,7 @@
 //!
 //! - [`model`]: tenants, secrets, configs, environments, executions, audit events.
 //! - [`routes`]: the HTTP router and the management API.
+//! - [`secrets`]: saving a secret or override (versions, annotations, history).
 //! - [`access`]: API tokens and their roles (owner, manager, viewer).
 //! - [`annotations`]: a secret's description, metadata and rotation reminder, and their limits.
 //! - [`journal`]: the audit of management actions, and the audit query.
@@ -24,6 +25,7 @@ pub mod faults;
 pub mod journal;
 pub mod model;
 pub mod routes;
+pub mod secrets;
 pub mod store;
 pub mod tls;
 

@@ -11,7 +11,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use ax_protocol::contract::{ErrorBody, ErrorName};
-use ax_protocol::name::validate_name;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -22,9 +21,9 @@ use serde_json::{Value, json};
 use super::access::{self, Actor};
 use super::faults::Faults;
 use super::journal::{self, Subject};
-use super::model::{Annotations, Execution, PutOutcome, Rotation, Tenant};
+use super::model::{Execution, Tenant};
 use super::store::{Scope, StoreError};
-use super::{App, annotations, execution, token_hash};
+use super::{App, execution, secrets, token_hash};
 use crate::util;
 
 /// Largest request body accepted (a secret value is at most 1 MiB; JSON escaping can grow it).
@@ -238,7 +237,7 @@ async fn route(app: &App, call: Call) -> Reply {
 }
 
 /// Records `action` on tenant `t` by `actor`, then answers `reply` (or the record's failure).
-fn recorded(
+pub fn recorded(
     app: &App,
     t: &str,
     tenant: &mut Tenant,
@@ -265,7 +264,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str], actor: &Actor) -> Reply {
             with_tenant(app, t, |_, tenant| list_json(tenant.secrets.list(now)))
         }
         ["tenants", t, "secrets", n] if m == Method::PUT => {
-            put_value(app, t, None, n, &call.body, actor)
+            secrets::put_value(app, t, None, n, &call.body, actor)
         }
         ["tenants", t, "secrets", n] if m == Method::GET => {
             with_tenant(app, t, |_, tenant| match tenant.secrets.entries.get(*n) {
@@ -275,7 +274,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str], actor: &Actor) -> Reply {
         }
         ["tenants", t, "secrets", n, "history"] if m == Method::GET => {
             with_tenant(app, t, |_, tenant| match tenant.secrets.entries.get(*n) {
-                Some(s) => history(n, &s.history),
+                Some(s) => secrets::history(n, &s.history),
                 None => not_found("secret"),
             })
         }
@@ -285,7 +284,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str], actor: &Actor) -> Reply {
                     return not_found("config");
                 };
                 match config.overrides.entries.get(*n) {
-                    Some(s) => history(n, &s.history),
+                    Some(s) => secrets::history(n, &s.history),
                     None => not_found("override"),
                 }
             })
@@ -415,7 +414,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str], actor: &Actor) -> Reply {
             )
         }),
         ["tenants", t, "configs", c, "overrides", n] if m == Method::PUT => {
-            put_value(app, t, Some(c), n, &call.body, actor)
+            secrets::put_value(app, t, Some(c), n, &call.body, actor)
         }
         ["tenants", t, "configs", c, "overrides", n] if m == Method::DELETE => {
             with_tenant_mut(app, t, |tenant| {
@@ -528,7 +527,8 @@ fn list_json(list: Vec<Value>) -> Reply {
     Reply::json(StatusCode::OK, &json!({"secrets": list}))
 }
 
-fn with_tenant(app: &App, name: &str, f: impl FnOnce(&str, &Tenant) -> Reply) -> Reply {
+/// Runs `f` on tenant `name` (read-only) under the state lock; 404 if there is none.
+pub fn with_tenant(app: &App, name: &str, f: impl FnOnce(&str, &Tenant) -> Reply) -> Reply {
     let state = app.state();
     match state.tenants.get(name) {
         Some(tenant) => f(name, tenant),
@@ -536,7 +536,8 @@ fn with_tenant(app: &App, name: &str, f: impl FnOnce(&str, &Tenant) -> Reply) ->
     }
 }
 
-fn with_tenant_mut(app: &App, name: &str, f: impl FnOnce(&mut Tenant) -> Reply) -> Reply {
+/// Runs `f` on tenant `name` under the state lock; 404 if there is none.
+pub fn with_tenant_mut(app: &App, name: &str, f: impl FnOnce(&mut Tenant) -> Reply) -> Reply {
     let mut state = app.state();
     match state.tenants.get_mut(name) {
         Some(tenant) => f(tenant),
@@ -572,10 +573,6 @@ fn tenant_summary(name: &str, t: &Tenant) -> Reply {
 #[serde(deny_unknown_fields)]
 struct NewTenant {
     name: String,
-}
-
-fn history(name: &str, versions: &[Rotation]) -> Reply {
-    Reply::json(StatusCode::OK, &json!({"name": name, "versions": versions}))
 }
 
 fn create_tenant(app: &App, body: &[u8], actor: &Actor) -> Reply {
@@ -625,128 +622,6 @@ fn create_tenant(app: &App, body: &[u8], actor: &Actor) -> Reply {
     );
     state.tenants.insert(req.name.clone(), tenant);
     reply
-}
-
-/// The body of a secret or override put. `Debug` never shows the value.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutValue {
-    value: String,
-    #[serde(default)]
-    replace: bool,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    metadata: Option<std::collections::BTreeMap<String, String>>,
-    #[serde(default)]
-    rotation_days: Option<u32>,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-fn put_value(
-    app: &App,
-    tenant: &str,
-    config: Option<&str>,
-    name: &str,
-    body: &[u8],
-    actor: &Actor,
-) -> Reply {
-    if validate_name(name).is_err() {
-        return bad_request("a secret name matches ^[A-Za-z][A-Za-z0-9_]{0,127}$ (PROTOCOL §8.1)");
-    }
-    // serde_json's messages quote no input for type errors, but an error at a position could
-    // in principle echo part of the body: say only what was expected.
-    let Ok(req) = serde_json::from_slice::<PutValue>(body) else {
-        return bad_request(
-            "expected {\"value\": \"...\", \"replace\": false} and optionally \"description\" \
-             (a string), \"metadata\" (an object of strings), \"rotation_days\" (a number), \
-             \"reason\" (a string)",
-        );
-    };
-    if req.value.len() > ax_protocol::limits::MAX_VALUE_LEN {
-        return bad_request(format!(
-            "a value is at most {} bytes",
-            ax_protocol::limits::MAX_VALUE_LEN
-        ));
-    }
-    let notes = Annotations {
-        description: req.description,
-        metadata: req.metadata,
-        rotation_days: req.rotation_days,
-    };
-    if let Err(message) = annotations::check(&notes, req.reason.as_deref()) {
-        return bad_request(message);
-    }
-    let now = util::now_secs();
-    with_tenant_mut(app, tenant, |t| {
-        let (set, what, scope) = match config {
-            None => (&mut t.secrets, "secret", Scope::Tenant),
-            Some(c) => match t.configs.get_mut(c) {
-                Some(cfg) => (&mut cfg.overrides, "override", Scope::Config(c)),
-                None => return not_found("config"),
-            },
-        };
-        let Some(meta) = set.planned_meta(name, req.replace, now, &notes) else {
-            // Exists and not confirmed: nothing changes, and the value is not looked at.
-            return Reply::error(
-                StatusCode::CONFLICT,
-                ErrorName::Exists,
-                format!(
-                    "the {what} exists; send \"replace\": true to replace its value \
-                     (the next execution sees the new one)"
-                ),
-            );
-        };
-        let rotation = Rotation {
-            version: meta.version,
-            at: now,
-            actor: actor.name.clone(),
-            action: if meta.version == 1 {
-                "create"
-            } else {
-                "rotate"
-            },
-            reason: req.reason.clone(),
-        };
-        // The request's copy of the value is wiped on drop, once the store has sealed it.
-        let held = match stored(app.store.put_secret(
-            tenant,
-            scope,
-            &ax_protocol::SecretText::owned(req.value),
-            &meta,
-            &rotation,
-        )) {
-            Ok(held) => held,
-            Err(reply) => return reply,
-        };
-        let version = meta.version;
-        let (reply, verb) = match set.put(held, meta, rotation) {
-            PutOutcome::Created(meta) => (
-                Reply::json(StatusCode::CREATED, &meta.listed(now)),
-                "create",
-            ),
-            PutOutcome::Replaced(meta) => {
-                (Reply::json(StatusCode::OK, &meta.listed(now)), "rotate")
-            }
-        };
-        let subject = Subject {
-            name: Some(name),
-            config,
-            version: Some(version),
-            reason: req.reason.as_deref(),
-            ..Subject::default()
-        };
-        recorded(
-            app,
-            tenant,
-            t,
-            actor,
-            &format!("{what}_{verb}"),
-            subject,
-            reply,
-        )
-    })
 }
 
 fn parse_faults(body: &[u8]) -> Result<Faults, Reply> {
