@@ -620,3 +620,50 @@ fn a_restart_keeps_metadata_history_tokens_and_the_management_audit() {
         before_audit["events"].as_array().unwrap().len() as u64 + 1
     );
 }
+
+#[test]
+fn a_database_of_schema_1_is_migrated_at_start_and_keeps_its_secrets() {
+    let files = Files::new();
+    let plane = Plane::start(&files);
+    let admin = plane.admin();
+    admin.create_tenant("acme").unwrap();
+    admin
+        .put_secret("acme", "API_KEY", VALUE_ONE, false)
+        .unwrap();
+    let before = admin.secret("acme", "API_KEY").unwrap();
+    plane.stop();
+    // Back to what schema 1 had: no annotation columns, none of the new tables.
+    files.sql(
+        "ALTER TABLE secrets DROP COLUMN description;
+         ALTER TABLE secrets DROP COLUMN metadata;
+         ALTER TABLE secrets DROP COLUMN rotation_days;
+         DROP TABLE rotations; DROP TABLE management_events; DROP TABLE api_tokens;
+         DELETE FROM schema_version WHERE version = 2;",
+    );
+    let plane = Plane::start(&files);
+    let admin = plane.admin();
+    let version: i64 = rusqlite::Connection::open(files.db())
+        .unwrap()
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let after = admin.secret("acme", "API_KEY").unwrap();
+    for key in ["name", "version", "created_at", "updated_at"] {
+        assert_eq!(after[key], before[key], "{key}");
+    }
+    assert_eq!(after["metadata"], json!({}));
+    // Its history starts with its next rotation, which is served as usual.
+    assert!(
+        admin.history("acme", "API_KEY").unwrap()["versions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let rotated = admin
+        .put_secret("acme", "API_KEY", VALUE_TWO, true)
+        .unwrap();
+    assert_eq!(rotated["version"], 2);
+    let history = admin.history("acme", "API_KEY").unwrap();
+    assert_eq!(history["versions"][0]["version"], 2);
+    assert_eq!(history["versions"][0]["action"], "rotate");
+}
