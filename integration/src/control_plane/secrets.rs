@@ -55,7 +55,9 @@ pub fn put_value(
              \"reason\" (a string)",
         );
     };
-    if req.value.len() > ax_protocol::limits::MAX_VALUE_LEN {
+    // Wiped on drop, whichever way this returns (a refusal included).
+    let value = ax_protocol::SecretText::owned(req.value);
+    if value.expose().len() > ax_protocol::limits::MAX_VALUE_LEN {
         return bad_request(format!(
             "a value is at most {} bytes",
             ax_protocol::limits::MAX_VALUE_LEN
@@ -100,14 +102,10 @@ pub fn put_value(
             },
             reason: req.reason.clone(),
         };
-        // The request's copy of the value is wiped on drop, once the store has sealed it.
-        let held = match stored(app.store.put_secret(
-            tenant,
-            scope,
-            &ax_protocol::SecretText::owned(req.value),
-            &meta,
-            &rotation,
-        )) {
+        let held = match stored(
+            app.store
+                .put_secret(tenant, scope, &value, &meta, &rotation),
+        ) {
             Ok(held) => held,
             Err(reply) => return reply,
         };
