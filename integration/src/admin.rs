@@ -400,6 +400,11 @@ impl Admin {
         self.call("GET", "/v1/tokens", None)
     }
 
+    /// `GET /v1/tokens/audit` (owner): tokens made and revoked, by whom.
+    pub fn token_audit(&self) -> Result<Value, AdminError> {
+        self.call("GET", "/v1/tokens/audit", None)
+    }
+
     /// `DELETE /v1/tokens/{name}` (owner).
     pub fn revoke_token(&self, name: &str) -> Result<(), AdminError> {
         self.call(

@@ -548,6 +548,29 @@ fn each_role_may_call_its_routes_and_is_refused_the_others_with_403() {
         status(owner.revoke_token("auditor").map(|()| Value::Null)),
         404
     );
+    // Making and revoking tokens is audited with its actor, never with a token.
+    let trail = owner.token_audit().unwrap();
+    let events: Vec<(String, String, String)> = trail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_owned();
+            (s("action"), s("token"), s("actor"))
+        })
+        .collect();
+    let own = |a: &str, t: &str, by: &str| (a.to_owned(), t.to_owned(), by.to_owned());
+    assert_eq!(
+        events,
+        [
+            own("token_create", "second-owner", "admin"),
+            own("token_create", "ci", "admin"),
+            own("token_create", "auditor", "admin"),
+            own("token_revoke", "auditor", "second-owner"),
+        ]
+    );
+    assert!(!trail.to_string().contains("axtok_"));
+    assert_eq!(raw(&manager, "GET", "/v1/tokens/audit", None).0, 403);
 }
 
 #[test]
@@ -585,6 +608,7 @@ fn a_restart_keeps_metadata_history_tokens_and_the_management_audit() {
     let before_history = admin.history("acme", "API_KEY").unwrap();
     let before_audit = admin.audit_query("acme", "kind=management").unwrap();
     let before_tokens = admin.list_tokens().unwrap();
+    let before_token_audit = admin.token_audit().unwrap();
     plane.stop();
 
     // The tokens are kept as digests only.
@@ -604,6 +628,8 @@ fn a_restart_keeps_metadata_history_tokens_and_the_management_audit() {
         before_audit
     );
     assert_eq!(admin.list_tokens().unwrap(), before_tokens);
+    assert_eq!(admin.token_audit().unwrap(), before_token_audit);
+    assert_eq!(before_token_audit["events"].as_array().unwrap().len(), 2);
     assert_eq!(
         status(viewer.put_secret("acme", "API_KEY", VALUE_ONE, true)),
         403
@@ -638,6 +664,7 @@ fn a_database_of_schema_1_is_migrated_at_start_and_keeps_its_secrets() {
          ALTER TABLE secrets DROP COLUMN metadata;
          ALTER TABLE secrets DROP COLUMN rotation_days;
          DROP TABLE rotations; DROP TABLE management_events; DROP TABLE api_tokens;
+         DROP TABLE token_events;
          DELETE FROM schema_version WHERE version = 2;",
     );
     let plane = Plane::start(&files);

@@ -15,6 +15,7 @@ use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::model::State;
 use super::routes::{Call, Reply, bad_request, check_label, json_problem, not_found, stored};
 use super::{App, token_hash};
 use crate::util;
@@ -77,6 +78,23 @@ impl ApiToken {
         json!({"name": self.name, "role": self.role, "created_at": self.created_at,
                "created_by": self.created_by})
     }
+}
+
+/// A token made or revoked: the audit of the token routes, which belong to no tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenEvent {
+    /// 1, 2, ...
+    pub seq: u64,
+    /// When, seconds since the epoch.
+    pub time: u64,
+    /// Who: the owner token's name.
+    pub actor: String,
+    /// `token_create` or `token_revoke`.
+    pub action: String,
+    /// The token's name.
+    pub token: String,
+    /// Its role.
+    pub role: Role,
 }
 
 /// The caller of a management route.
@@ -156,7 +174,11 @@ pub fn route(app: &App, call: &Call, segs: &[&str], actor: &Actor) -> Reply {
             Reply::json(StatusCode::OK, &json!({"tokens": list}))
         }
         ["tokens"] if call.method == Method::POST => create(app, &call.body, actor),
-        ["tokens", name] if call.method == Method::DELETE => revoke(app, name),
+        ["tokens", "audit"] if call.method == Method::GET => {
+            let state = app.state();
+            Reply::json(StatusCode::OK, &json!({"events": state.token_events}))
+        }
+        ["tokens", name] if call.method == Method::DELETE => revoke(app, name, actor),
         _ => Reply::error(StatusCode::NOT_FOUND, ErrorName::NotFound, "no such route"),
     }
 }
@@ -202,6 +224,9 @@ fn create(app: &App, body: &[u8], actor: &Actor) -> Reply {
     if let Err(reply) = stored(app.store.put_token(&token)) {
         return reply;
     }
+    if let Err(reply) = record(app, &mut state, actor, "token_create", &token) {
+        return reply;
+    }
     let mut answer = token.listed();
     if let Some(obj) = answer.as_object_mut() {
         // Shown this once; only its digest is kept.
@@ -211,16 +236,49 @@ fn create(app: &App, body: &[u8], actor: &Actor) -> Reply {
     Reply::json(StatusCode::CREATED, &answer)
 }
 
-fn revoke(app: &App, name: &str) -> Reply {
+fn revoke(app: &App, name: &str, actor: &Actor) -> Reply {
     let mut state = app.state();
-    if !state.tokens.contains_key(name) {
+    let Some(token) = state.tokens.get(name).cloned() else {
         return not_found("token");
-    }
+    };
     if let Err(reply) = stored(app.store.delete_token(name)) {
         return reply;
     }
     state.tokens.remove(name);
-    Reply::no_content()
+    match record(app, &mut state, actor, "token_revoke", &token) {
+        Ok(()) => Reply::no_content(),
+        Err(reply) => reply,
+    }
+}
+
+/// Records a token action (after the change, as the tenants' management audit does).
+fn record(
+    app: &App,
+    state: &mut State,
+    actor: &Actor,
+    action: &str,
+    token: &ApiToken,
+) -> Result<(), Reply> {
+    let event = TokenEvent {
+        seq: state
+            .token_events
+            .last()
+            .map_or(1, |e| e.seq.saturating_add(1)),
+        time: util::now_secs(),
+        actor: actor.name.clone(),
+        action: action.to_owned(),
+        token: token.name.clone(),
+        role: token.role,
+    };
+    app.store.record_token_event(&event).map_err(|err| {
+        Reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorName::Storage,
+            format!("the change was made but its audit record was not: {err}"),
+        )
+    })?;
+    state.token_events.push(event);
+    Ok(())
 }
 
 /// Tokens by name (the state's map type).

@@ -13,7 +13,7 @@ use ax_protocol::bundle::{Bundle, BundleSecret};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::access::Tokens;
+use super::access::{TokenEvent, Tokens};
 use super::faults::Faults;
 use super::journal::ManagementEvent;
 use super::store::{Scope, Store};
@@ -333,6 +333,8 @@ pub struct State {
     pub next_order: u64,
     /// The API tokens by name (the bootstrap admin token is not among them).
     pub tokens: Tokens,
+    /// Tokens made and revoked, oldest first.
+    pub token_events: Vec<TokenEvent>,
 }
 
 impl State {

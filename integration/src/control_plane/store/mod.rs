@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use ax_protocol::SecretText;
 use serde_json::Value;
 
-use super::access::ApiToken;
+use super::access::{ApiToken, TokenEvent};
 use super::faults::Faults;
 use super::journal::ManagementEvent;
 use super::model::{Execution, Held, Rotation, SecretMeta, State};
@@ -242,6 +242,8 @@ pub trait Store: Send + Sync {
     fn put_token(&self, token: &ApiToken) -> Result<(), StoreError>;
     /// An API token revoked.
     fn delete_token(&self, name: &str) -> Result<(), StoreError>;
+    /// A token made or revoked, for the audit of the token routes.
+    fn record_token_event(&self, event: &TokenEvent) -> Result<(), StoreError>;
     /// The engine, for the start-up line.
     fn describe(&self) -> String;
 }
@@ -340,6 +342,9 @@ impl Store for MemoryStore {
         Ok(())
     }
     fn delete_token(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn record_token_event(&self, _: &TokenEvent) -> Result<(), StoreError> {
         Ok(())
     }
     fn describe(&self) -> String {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::super::sealing::{self, SealingKey};
 use super::super::{Scope, StoreError};
 use super::{SqliteStore, from_sql, log_unreadable};
-use crate::control_plane::access::{ApiToken, Role};
+use crate::control_plane::access::{ApiToken, Role, TokenEvent};
 use crate::control_plane::faults::Faults;
 use crate::control_plane::journal::ManagementEvent;
 use crate::control_plane::model::{
@@ -285,6 +285,21 @@ impl SqliteStore {
                 created_by: r.get(4)?,
             };
             state.tokens.insert(name, token);
+        }
+        let mut stmt = conn.prepare(
+            "SELECT seq, time, actor, action, token, role FROM token_events ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let role: String = r.get(5)?;
+            state.token_events.push(TokenEvent {
+                seq: from_sql(r.get(0)?),
+                time: from_sql(r.get(1)?),
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                token: r.get(4)?,
+                role: Role::parse(&role).ok_or(StoreError::Json)?,
+            });
         }
         Ok(())
     }

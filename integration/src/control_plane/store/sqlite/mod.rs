@@ -7,7 +7,7 @@
 //! is `nonce || ciphertext || tag`), `executions` (the token's SHA-256, never the token) and
 //! `audit_events` (names, never values; `UNIQUE (execution, seq)`); since schema 2, `rotations`
 //! (each version of a secret: when, by whom, why), `management_events` (the audit of the
-//! management API) and `api_tokens` (each token's SHA-256, never the token).
+//! management API), `token_events` (tokens made and revoked) and `api_tokens` (each token's SHA-256, never the token).
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::sealing::{self, SealingKey};
 use super::{Identity, Scope, Store, StoreError};
-use crate::control_plane::access::ApiToken;
+use crate::control_plane::access::{ApiToken, TokenEvent};
 use crate::control_plane::faults::Faults;
 use crate::control_plane::journal::ManagementEvent;
 use crate::control_plane::model::{Execution, Held, Rotation, SecretMeta, State};
@@ -508,6 +508,22 @@ impl Store for SqliteStore {
     fn delete_token(&self, name: &str) -> Result<(), StoreError> {
         self.conn()
             .execute("DELETE FROM api_tokens WHERE name = ?1", params![name])?;
+        Ok(())
+    }
+
+    fn record_token_event(&self, e: &TokenEvent) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO token_events (seq, time, actor, action, token, role) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                to_sql(e.seq),
+                to_sql(e.time),
+                e.actor,
+                e.action,
+                e.token,
+                e.role.as_str()
+            ],
+        )?;
         Ok(())
     }
 

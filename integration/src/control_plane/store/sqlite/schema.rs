@@ -51,6 +51,9 @@ CREATE TABLE management_events (
 CREATE TABLE api_tokens (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, token_hash BLOB NOT NULL UNIQUE,
     created_at INTEGER NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE token_events (
+    seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    token TEXT NOT NULL, role TEXT NOT NULL);
 ",
 ];
 
