@@ -334,4 +334,84 @@ impl Admin {
             .cloned()
             .unwrap_or_default())
     }
+
+    /// The same client, authenticating with `token` (an API token) instead.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            client: self.client.clone(),
+            token: token.to_owned(),
+        }
+    }
+
+    /// `PUT /v1/tenants/{t}/secrets/{name}` with a whole body: `value`, `replace`, and the
+    /// optional `description`, `metadata`, `rotation_days`, `reason`.
+    pub fn put_secret_body(
+        &self,
+        tenant: &str,
+        name: &str,
+        body: &Value,
+    ) -> Result<Value, AdminError> {
+        let path = format!(
+            "/v1/tenants/{}/secrets/{}",
+            encode_component(tenant),
+            encode_component(name)
+        );
+        self.call("PUT", &path, Some(body))
+    }
+
+    /// `GET /v1/tenants/{t}/secrets/{name}`: its metadata, never its value.
+    pub fn secret(&self, tenant: &str, name: &str) -> Result<Value, AdminError> {
+        let path = format!(
+            "/v1/tenants/{}/secrets/{}",
+            encode_component(tenant),
+            encode_component(name)
+        );
+        self.call("GET", &path, None)
+    }
+
+    /// `GET /v1/tenants/{t}/secrets/{name}/history`: its versions.
+    pub fn history(&self, tenant: &str, name: &str) -> Result<Value, AdminError> {
+        let path = format!(
+            "/v1/tenants/{}/secrets/{}/history",
+            encode_component(tenant),
+            encode_component(name)
+        );
+        self.call("GET", &path, None)
+    }
+
+    /// `GET /v1/tenants/{t}/audit?QUERY` (QUERY already encoded, e.g.
+    /// `kind=management&action=secret_rotate&limit=10`): the whole answer.
+    pub fn audit_query(&self, tenant: &str, query: &str) -> Result<Value, AdminError> {
+        let path = format!("/v1/tenants/{}/audit?{query}", encode_component(tenant));
+        self.call("GET", &path, None)
+    }
+
+    /// `POST /v1/tokens` (owner): the new token's name, role and (shown once) token.
+    pub fn create_token(&self, name: &str, role: &str) -> Result<Value, AdminError> {
+        self.call(
+            "POST",
+            "/v1/tokens",
+            Some(&json!({"name": name, "role": role})),
+        )
+    }
+
+    /// `GET /v1/tokens` (owner): names, roles and times, never a token.
+    pub fn list_tokens(&self) -> Result<Value, AdminError> {
+        self.call("GET", "/v1/tokens", None)
+    }
+
+    /// `GET /v1/tokens/audit` (owner): tokens made and revoked, by whom.
+    pub fn token_audit(&self) -> Result<Value, AdminError> {
+        self.call("GET", "/v1/tokens/audit", None)
+    }
+
+    /// `DELETE /v1/tokens/{name}` (owner).
+    pub fn revoke_token(&self, name: &str) -> Result<(), AdminError> {
+        self.call(
+            "DELETE",
+            &format!("/v1/tokens/{}", encode_component(name)),
+            None,
+        )
+        .map(|_| ())
+    }
 }

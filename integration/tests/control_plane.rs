@@ -144,7 +144,20 @@ fn replace_needs_confirmation_and_bumps_the_version() {
     assert_eq!(names, ["DB_URL", "OPENAI_API_KEY"]);
     for entry in list["secrets"].as_array().unwrap() {
         let keys: Vec<&String> = entry.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["name", "version", "created_at", "updated_at"]);
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "version",
+                "created_at",
+                "updated_at",
+                "description",
+                "metadata",
+                "rotation_days",
+                "rotation_due_at",
+                "overdue"
+            ]
+        );
     }
     env.admin.delete_secret("acme", "DB_URL").unwrap();
     assert_eq!(

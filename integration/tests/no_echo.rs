@@ -247,8 +247,36 @@ fn probe_every_route(p: &mut Prober, execution_id: &str, token: &str) {
             ),
             ("GET", format!("/v1/{name}"), None),
             ("POST", format!("/v1/tenants/acme/{name}"), None),
+            (
+                "GET",
+                format!("/v1/tenants/acme/secrets/{name}/history"),
+                None,
+            ),
+            (
+                "GET",
+                format!("/v1/tenants/acme/configs/{name}/overrides/API_KEY/history"),
+                None,
+            ),
+            ("DELETE", format!("/v1/tokens/{name}"), None),
+            (
+                "POST",
+                "/v1/tokens".to_owned(),
+                Some(json!({"name": "probe", "role": name})),
+            ),
         ];
+        let mut routes = routes;
+        for key in ["since", "until", "days", "limit", "cursor", "kind"] {
+            routes.push(("GET", format!("/v1/tenants/acme/audit?{key}={name}"), None));
+        }
         if shape != "unknown" {
+            let body = json!({"name": make(&m), "role": "viewer"});
+            p.json(
+                &m,
+                &format!("{shape} name: POST /v1/tokens"),
+                "POST",
+                "/v1/tokens",
+                &body,
+            );
             // A well-formed name is the right place for a name (a secret, an environment or a
             // config is created, and named in the answer); a name that is not one is refused.
             for path in [
@@ -296,6 +324,26 @@ fn probe_every_route(p: &mut Prober, execution_id: &str, token: &str) {
         .unwrap();
     let path = format!("/v1/tenants/acme/configs/nightly/overrides/{name}");
     p.json(&name, "existing override", "PUT", &path, &valid_value);
+
+    // Annotations over their limits or of the wrong shape: refused, and not quoted.
+    let m = p.marker();
+    for body in [
+        json!({"value": "v", "description": m.repeat(100)}),
+        json!({"value": "v", "metadata": {"team": m.repeat(50)}}),
+        json!({"value": "v", "metadata": {format!("{m} !"): "x"}}),
+        json!({"value": "v", "metadata": {"team": [m.clone()]}}),
+        json!({"value": "v", "reason": m.repeat(100)}),
+        json!({"value": "v", "rotation_days": m.clone()}),
+    ] {
+        let what = format!("annotations: {body}");
+        p.json(
+            &m,
+            &what,
+            "PUT",
+            "/v1/tenants/acme/secrets/ANNOTATED",
+            &body,
+        );
+    }
 
     // JSON fields: unknown, of the wrong type, malformed, cut short, each body on each route.
     let json_routes = [

@@ -14,13 +14,15 @@ use nix::sys::signal::{SigSet, Signal};
 ///
 /// Without --db it keeps everything in memory (a restart forgets everything, with a fresh CA
 /// and Ed25519 signing key). With --db FILE and --master-key-file KEY it keeps tenants,
-/// secrets, configs, executions and audit events in a SQLite file, every value sealed with
+/// secrets (with descriptions, metadata and rotation histories), configs, executions, API
+/// tokens and both audit trails (access and management) in a SQLite file, every value sealed with
 /// AES-256-GCM under a per-tenant data key wrapped by the master key, and the CA and signing
 /// key too: a restart on the same file and key serves the same state and identity.
 ///
 /// At start it writes into --state-dir (0700): ca.pem, control-plane.pub (base64 line),
-/// admin-token (fresh at every start), and last url; then prints the URL on one line on
-/// stdout. SIGTERM or SIGINT stops it. Exit codes: 0 stopped, 64 usage, 71 cannot bind or
+/// admin-token (fresh at every start: the bootstrap owner, which makes API tokens with the
+/// roles owner, manager and viewer via POST /v1/tokens; with --db those are kept, as digests),
+/// and last url; then prints the URL on one line on stdout. SIGTERM or SIGINT stops it. Exit codes: 0 stopped, 64 usage, 71 cannot bind or
 /// write the state directory, 78 the database or master key is refused.
 #[derive(Debug, Parser)]
 #[command(name = "ax-control-plane", version)]

@@ -13,7 +13,7 @@ use hyper::StatusCode;
 use serde_json::{Value, json};
 
 use super::model::{Execution, SnapshotError, StoredEvent};
-use super::routes::{Call, Reply, not_found, stored, with_retry_after};
+use super::routes::{Reply, not_found, stored, with_retry_after};
 use super::{App, token_hash};
 use crate::util;
 
@@ -319,48 +319,6 @@ pub fn audit(app: &App, id: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
     Reply::json(
         StatusCode::OK,
         &json!({"accepted": accepted, "duplicates": duplicates}),
-    )
-}
-
-/// `GET /v1/tenants/{t}/audit?name=NAME&execution=ID`: events of the tenant's executions,
-/// oldest execution first, in `seq` order; filtered by a name they mention and by execution.
-pub fn query_audit(app: &App, tenant: &str, call: &Call) -> Reply {
-    let name = call.query_param("name");
-    let only = call.query_param("execution");
-    let state = app.state();
-    if !state.tenants.contains_key(tenant) {
-        return not_found("tenant");
-    }
-    let mut executions: Vec<(&String, &Execution)> = state
-        .executions
-        .iter()
-        .filter(|(id, e)| e.tenant == tenant && only.is_none_or(|o| o == id.as_str()))
-        .collect();
-    executions.sort_by_key(|(_, e)| e.order);
-    let mut events = Vec::new();
-    let mut dropped = 0u64;
-    for (_, execution) in executions {
-        dropped = dropped.saturating_add(execution.dropped);
-        for stored in execution.events.values() {
-            let mentions = |n: &str| {
-                stored
-                    .event
-                    .get("names")
-                    .and_then(Value::as_array)
-                    .is_some_and(|names| names.iter().any(|x| x.as_str() == Some(n)))
-            };
-            if name.is_none_or(mentions) {
-                let mut event = stored.event.clone();
-                if let Some(obj) = event.as_object_mut() {
-                    obj.insert("execution_id".into(), json!(stored.execution_id));
-                }
-                events.push(event);
-            }
-        }
-    }
-    Reply::json(
-        StatusCode::OK,
-        &json!({"events": events, "dropped": dropped}),
     )
 }
 

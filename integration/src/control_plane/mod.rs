@@ -8,16 +8,24 @@
 //! public key, admin token, URL) to a private directory.
 //!
 //! - [`model`]: tenants, secrets, configs, environments, executions, audit events.
-//! - [`routes`]: the HTTP router and the management API (admin token).
+//! - [`routes`]: the HTTP router and the management API.
+//! - [`secrets`]: saving a secret or override (versions, annotations, history).
+//! - [`access`]: API tokens and their roles (owner, manager, viewer).
+//! - [`annotations`]: a secret's description, metadata and rotation reminder, and their limits.
+//! - [`journal`]: the audit of management actions, and the audit query.
 //! - [`execution`]: the two endpoints a sidecar calls (PROTOCOL §13): bundle and audit.
 //! - [`store`]: where the state is kept: in memory, or SQLite with envelope encryption.
 //! - [`faults`]: fault injection for tests.
 //! - [`tls`]: certificates and the rustls configuration.
 
+pub mod access;
+pub mod annotations;
 pub mod execution;
 pub mod faults;
+pub mod journal;
 pub mod model;
 pub mod routes;
+pub mod secrets;
 pub mod store;
 pub mod tls;
 

@@ -11,9 +11,11 @@ use std::collections::{BTreeMap, HashMap};
 use ax_protocol::SecretText;
 use ax_protocol::bundle::{Bundle, BundleSecret};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::access::{TokenEvent, Tokens};
 use super::faults::Faults;
+use super::journal::ManagementEvent;
 use super::store::{Scope, Store};
 
 /// A value as held in memory.
@@ -34,15 +36,15 @@ pub enum Held {
 pub struct StoredSecret {
     /// The value.
     pub value: Held,
-    /// 1 for the first value, +1 on each replacement.
-    pub version: u32,
-    /// When the name was first created, seconds since the epoch.
-    pub created_at: u64,
-    /// When the current value was set.
-    pub updated_at: u64,
+    /// Everything about it but the value.
+    pub meta: SecretMeta,
+    /// Its versions, oldest first: the creation, then each replacement (a rotation).
+    pub history: Vec<Rotation>,
 }
 
-/// What a listing shows of a secret: never the value.
+/// What a listing shows of a secret: never the value. Description and metadata are not
+/// secret, but they are the caller's text: they appear in successful answers only, never in
+/// an error.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SecretMeta {
     /// The name.
@@ -53,18 +55,59 @@ pub struct SecretMeta {
     pub created_at: u64,
     /// When its value was last set.
     pub updated_at: u64,
+    /// What it is for, if said.
+    pub description: Option<String>,
+    /// Free-form labels (a JSON object of strings).
+    pub metadata: BTreeMap<String, String>,
+    /// Rotate at least every this many days (a reminder; nothing rotates by itself).
+    pub rotation_days: Option<u32>,
 }
 
-impl StoredSecret {
-    /// The listing entry.
-    pub fn meta(&self, name: &str) -> SecretMeta {
-        SecretMeta {
-            name: name.to_owned(),
-            version: self.version,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
+impl SecretMeta {
+    /// When the next rotation is due: `updated_at` + `rotation_days`.
+    pub fn rotation_due_at(&self) -> Option<u64> {
+        self.rotation_days.map(|d| {
+            self.updated_at
+                .saturating_add(u64::from(d).saturating_mul(86_400))
+        })
     }
+
+    /// The listing entry at `now`: the metadata, when a rotation is due and whether it is late.
+    pub fn listed(&self, now: u64) -> Value {
+        let due = self.rotation_due_at();
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("rotation_due_at".into(), json!(due));
+            obj.insert("overdue".into(), json!(due.is_some_and(|d| now >= d)));
+        }
+        v
+    }
+}
+
+/// One version of a secret: when it was set, by whom, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Rotation {
+    /// The version this made.
+    pub version: u32,
+    /// When.
+    pub at: u64,
+    /// The name of the API token that did it (`admin` for the bootstrap token).
+    pub actor: String,
+    /// `create` for version 1, `rotate` for a replacement.
+    pub action: &'static str,
+    /// Why, if the caller said.
+    pub reason: Option<String>,
+}
+
+/// The optional fields of a put: `None` keeps what a replaced secret had.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Annotations {
+    /// A new description.
+    pub description: Option<String>,
+    /// New metadata (replaces the whole object).
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// A new reminder; `Some(0)` removes it.
+    pub rotation_days: Option<u32>,
 }
 
 /// A set of named secrets with create-or-replace semantics.
@@ -81,30 +124,26 @@ pub enum PutOutcome {
     Created(SecretMeta),
     /// An existing name, replaced because the caller confirmed.
     Replaced(SecretMeta),
-    /// An existing name, left alone because the caller did not confirm.
-    Exists,
 }
 
 impl SecretSet {
-    /// Creates `name`, or replaces it when `replace` is set.
-    pub fn put(&mut self, name: &str, value: Held, replace: bool, now: u64) -> PutOutcome {
-        match self.entries.get_mut(name) {
-            Some(_) if !replace => PutOutcome::Exists,
+    /// Stores `meta` (from [`Self::planned_meta`]) with `value` and its history entry.
+    pub fn put(&mut self, value: Held, meta: SecretMeta, rotation: Rotation) -> PutOutcome {
+        let name = meta.name.clone();
+        match self.entries.get_mut(&name) {
             Some(existing) => {
                 existing.value = value;
-                existing.version = existing.version.saturating_add(1);
-                existing.updated_at = now;
-                PutOutcome::Replaced(existing.meta(name))
+                existing.meta = meta.clone();
+                existing.history.push(rotation);
+                PutOutcome::Replaced(meta)
             }
             None => {
                 let stored = StoredSecret {
                     value,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
+                    meta: meta.clone(),
+                    history: vec![rotation],
                 };
-                let meta = stored.meta(name);
-                self.entries.insert(name.to_owned(), stored);
+                self.entries.insert(name, stored);
                 PutOutcome::Created(meta)
             }
         }
@@ -112,27 +151,50 @@ impl SecretSet {
 
     /// The metadata `name` will have after a put at `now` (`None`: it exists and `replace` is
     /// not set), so the store can write it before the state changes.
-    pub fn planned_meta(&self, name: &str, replace: bool, now: u64) -> Option<SecretMeta> {
+    pub fn planned_meta(
+        &self,
+        name: &str,
+        replace: bool,
+        now: u64,
+        notes: &Annotations,
+    ) -> Option<SecretMeta> {
+        let days = |old: Option<u32>| match notes.rotation_days {
+            Some(0) => None,
+            Some(d) => Some(d),
+            None => old,
+        };
         match self.entries.get(name) {
             Some(_) if !replace => None,
             Some(e) => Some(SecretMeta {
                 name: name.to_owned(),
-                version: e.version.saturating_add(1),
-                created_at: e.created_at,
+                version: e.meta.version.saturating_add(1),
+                created_at: e.meta.created_at,
                 updated_at: now,
+                description: notes
+                    .description
+                    .clone()
+                    .or_else(|| e.meta.description.clone()),
+                metadata: notes
+                    .metadata
+                    .clone()
+                    .unwrap_or_else(|| e.meta.metadata.clone()),
+                rotation_days: days(e.meta.rotation_days),
             }),
             None => Some(SecretMeta {
                 name: name.to_owned(),
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                description: notes.description.clone(),
+                metadata: notes.metadata.clone().unwrap_or_default(),
+                rotation_days: days(None),
             }),
         }
     }
 
     /// The listing: names and metadata, never values.
-    pub fn list(&self) -> Vec<SecretMeta> {
-        self.entries.iter().map(|(n, s)| s.meta(n)).collect()
+    pub fn list(&self, now: u64) -> Vec<Value> {
+        self.entries.values().map(|s| s.meta.listed(now)).collect()
     }
 
     /// Copies into bundle entries (the snapshot an execution gets), opening sealed values
@@ -149,7 +211,7 @@ impl SecretSet {
                 let value = match &s.value {
                     Held::Value(value) => Some(SecretText::owned(value.expose().to_owned())),
                     Held::Sealed(sealed) => {
-                        store.open_value(tenant, scope, name, s.version, sealed)
+                        store.open_value(tenant, scope, name, s.meta.version, sealed)
                     }
                     Held::Unreadable => None,
                 };
@@ -157,15 +219,15 @@ impl SecretSet {
                     return Err(SnapshotError::Unreadable {
                         scope: scope.label(),
                         name: name.clone(),
-                        version: s.version,
+                        version: s.meta.version,
                     });
                 };
                 Ok(BundleSecret {
                     name: Cow::Owned(name.clone()),
                     value,
-                    version: s.version,
-                    created_at: s.created_at,
-                    updated_at: s.updated_at,
+                    version: s.meta.version,
+                    created_at: s.meta.created_at,
+                    updated_at: s.meta.updated_at,
                 })
             })
             .collect()
@@ -194,6 +256,8 @@ pub struct Tenant {
     pub configs: BTreeMap<String, FlowConfig>,
     /// Faults copied into each new execution.
     pub faults: Faults,
+    /// The management actions on it, oldest first.
+    pub journal: Vec<ManagementEvent>,
 }
 
 /// One audit event as the sidecar sent it (PROTOCOL §13.2): names, never values.
@@ -267,6 +331,10 @@ pub struct State {
     pub executions: HashMap<String, Execution>,
     /// The `order` of the next execution.
     pub next_order: u64,
+    /// The API tokens by name (the bootstrap admin token is not among them).
+    pub tokens: Tokens,
+    /// Tokens made and revoked, oldest first.
+    pub token_events: Vec<TokenEvent>,
 }
 
 impl State {

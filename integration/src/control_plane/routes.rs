@@ -1,5 +1,7 @@
-//! The HTTP router and the management API (every route here needs the admin token, except
-//! `GET /v1/health` and the two execution endpoints in [`super::execution`]).
+//! The HTTP router and the management API (every route here needs an API token or the admin
+//! token, with a role that allows it ([`super::access`]), except `GET /v1/health` and the two
+//! execution endpoints in [`super::execution`]). Every change is recorded with its actor
+//! ([`super::journal`]).
 //!
 //! No route ever returns a secret value: listings carry names, versions and timestamps. See
 //! `integration/CONTROL_PLANE.md` for the API reference.
@@ -9,7 +11,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use ax_protocol::contract::{ErrorBody, ErrorName};
-use ax_protocol::name::validate_name;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -17,10 +18,12 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::access::{self, Actor};
 use super::faults::Faults;
-use super::model::{Execution, PutOutcome, Tenant};
+use super::journal::{self, Subject};
+use super::model::{Execution, Tenant};
 use super::store::{Scope, StoreError};
-use super::{App, execution, token_hash};
+use super::{App, execution, secrets, token_hash};
 use crate::util;
 
 /// Largest request body accepted (a secret value is at most 1 MiB; JSON escaping can grow it).
@@ -215,37 +218,75 @@ async fn route(app: &App, call: Call) -> Reply {
             execution::audit(app, id, call.bearer.as_deref(), &call.body)
         }
         _ => {
-            if !is_admin(app, call.bearer.as_deref()) {
+            let Some(actor) = access::authenticate(app, call.bearer.as_deref()) else {
                 return Reply::error(
                     StatusCode::UNAUTHORIZED,
                     ErrorName::Unauthorized,
-                    "this route needs the admin token (Authorization: Bearer ...)",
+                    access::UNAUTHORIZED,
                 );
+            };
+            if let Err(reply) = access::authorize(&actor, &call.method, &segs) {
+                return reply;
             }
-            admin_route(app, &call, &segs)
+            if segs.first() == Some(&"tokens") {
+                return access::route(app, &call, &segs, &actor);
+            }
+            admin_route(app, &call, &segs, &actor)
         }
     }
 }
 
-fn is_admin(app: &App, bearer: Option<&str>) -> bool {
-    // Comparing digests: the timing of `==` reveals nothing useful about the token.
-    bearer.is_some_and(|t| token_hash(t) == app.admin_token_hash)
+/// Records `action` on tenant `t` by `actor`, then answers `reply` (or the record's failure).
+pub fn recorded(
+    app: &App,
+    t: &str,
+    tenant: &mut Tenant,
+    actor: &Actor,
+    action: &str,
+    subject: Subject<'_>,
+    reply: Reply,
+) -> Reply {
+    match journal::record(app, t, tenant, &actor.name, action, subject) {
+        Ok(()) => reply,
+        Err(failed) => failed,
+    }
 }
 
-fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
+#[allow(clippy::too_many_lines)]
+fn admin_route(app: &App, call: &Call, segs: &[&str], actor: &Actor) -> Reply {
     let m = &call.method;
+    let now = util::now_secs();
     match segs {
         ["tenants"] if m == Method::GET => list_tenants(app),
-        ["tenants"] if m == Method::POST => create_tenant(app, &call.body),
+        ["tenants"] if m == Method::POST => create_tenant(app, &call.body, actor),
         ["tenants", t] if m == Method::GET => with_tenant(app, t, tenant_summary),
         ["tenants", t, "secrets"] if m == Method::GET => {
-            with_tenant(app, t, |_, tenant| list_json(tenant.secrets.list()))
+            with_tenant(app, t, |_, tenant| list_json(tenant.secrets.list(now)))
         }
-        ["tenants", t, "secrets", n] if m == Method::PUT => put_value(app, t, None, n, &call.body),
+        ["tenants", t, "secrets", n] if m == Method::PUT => {
+            secrets::put_value(app, t, None, n, &call.body, actor)
+        }
         ["tenants", t, "secrets", n] if m == Method::GET => {
             with_tenant(app, t, |_, tenant| match tenant.secrets.entries.get(*n) {
-                Some(s) => Reply::json(StatusCode::OK, &json!(s.meta(n))),
+                Some(s) => Reply::json(StatusCode::OK, &s.meta.listed(now)),
                 None => not_found("secret"),
+            })
+        }
+        ["tenants", t, "secrets", n, "history"] if m == Method::GET => {
+            with_tenant(app, t, |_, tenant| match tenant.secrets.entries.get(*n) {
+                Some(s) => secrets::history(n, &s.history),
+                None => not_found("secret"),
+            })
+        }
+        ["tenants", t, "configs", c, "overrides", n, "history"] if m == Method::GET => {
+            with_tenant(app, t, |_, tenant| {
+                let Some(config) = tenant.configs.get(*c) else {
+                    return not_found("config");
+                };
+                match config.overrides.entries.get(*n) {
+                    Some(s) => secrets::history(n, &s.history),
+                    None => not_found("override"),
+                }
             })
         }
         ["tenants", t, "secrets", n] if m == Method::DELETE => with_tenant_mut(app, t, |tenant| {
@@ -256,7 +297,19 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 return reply;
             }
             tenant.secrets.entries.remove(*n);
-            Reply::no_content()
+            let subject = Subject {
+                name: Some(n),
+                ..Subject::default()
+            };
+            recorded(
+                app,
+                t,
+                tenant,
+                actor,
+                "secret_delete",
+                subject,
+                Reply::no_content(),
+            )
         }),
         ["tenants", t, "environments"] if m == Method::GET => with_tenant(app, t, |_, tenant| {
             let list: Vec<Value> = tenant
@@ -274,12 +327,16 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 if tenant.environments.contains_key(*e) {
                     return Reply::json(StatusCode::OK, &json!({"name": e}));
                 }
-                let now = util::now_secs();
                 if let Err(reply) = stored(app.store.put_environment(t, e, now)) {
                     return reply;
                 }
                 tenant.environments.insert((*e).to_owned(), now);
-                Reply::json(StatusCode::CREATED, &json!({"name": e}))
+                let subject = Subject {
+                    environment: Some(e),
+                    ..Subject::default()
+                };
+                let reply = Reply::json(StatusCode::CREATED, &json!({"name": e}));
+                recorded(app, t, tenant, actor, "environment_create", subject, reply)
             })
         }
         ["tenants", t, "environments", e] if m == Method::DELETE => {
@@ -291,7 +348,12 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                     return reply;
                 }
                 tenant.environments.remove(*e);
-                Reply::no_content()
+                let subject = Subject {
+                    environment: Some(e),
+                    ..Subject::default()
+                };
+                let reply = Reply::no_content();
+                recorded(app, t, tenant, actor, "environment_delete", subject, reply)
             })
         }
         ["tenants", t, "configs"] if m == Method::GET => with_tenant(app, t, |_, tenant| {
@@ -300,7 +362,7 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 .iter()
                 .map(|(name, c)| {
                     json!({"name": name, "created_at": c.created_at,
-                           "overrides": c.overrides.list()})
+                           "overrides": c.overrides.list(now)})
                 })
                 .collect();
             Reply::json(StatusCode::OK, &json!({"configs": list}))
@@ -313,7 +375,6 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 if tenant.configs.contains_key(*c) {
                     return Reply::json(StatusCode::OK, &json!({"name": c}));
                 }
-                let now = util::now_secs();
                 if let Err(reply) = stored(app.store.put_config(t, c, now)) {
                     return reply;
                 }
@@ -322,7 +383,12 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                     ..Default::default()
                 };
                 tenant.configs.insert((*c).to_owned(), config);
-                Reply::json(StatusCode::CREATED, &json!({"name": c}))
+                let subject = Subject {
+                    config: Some(c),
+                    ..Subject::default()
+                };
+                let reply = Reply::json(StatusCode::CREATED, &json!({"name": c}));
+                recorded(app, t, tenant, actor, "config_create", subject, reply)
             })
         }
         ["tenants", t, "configs", c] if m == Method::DELETE => with_tenant_mut(app, t, |tenant| {
@@ -333,10 +399,22 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                 return reply;
             }
             tenant.configs.remove(*c);
-            Reply::no_content()
+            let subject = Subject {
+                config: Some(c),
+                ..Subject::default()
+            };
+            recorded(
+                app,
+                t,
+                tenant,
+                actor,
+                "config_delete",
+                subject,
+                Reply::no_content(),
+            )
         }),
         ["tenants", t, "configs", c, "overrides", n] if m == Method::PUT => {
-            put_value(app, t, Some(c), n, &call.body)
+            secrets::put_value(app, t, Some(c), n, &call.body, actor)
         }
         ["tenants", t, "configs", c, "overrides", n] if m == Method::DELETE => {
             with_tenant_mut(app, t, |tenant| {
@@ -350,7 +428,13 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                     return reply;
                 }
                 config.overrides.entries.remove(*n);
-                Reply::no_content()
+                let subject = Subject {
+                    name: Some(n),
+                    config: Some(c),
+                    ..Subject::default()
+                };
+                let reply = Reply::no_content();
+                recorded(app, t, tenant, actor, "override_delete", subject, reply)
             })
         }
         ["tenants", t, "faults"] if m == Method::PUT => {
@@ -363,11 +447,20 @@ fn admin_route(app: &App, call: &Call, segs: &[&str]) -> Reply {
                     return reply;
                 }
                 tenant.faults = faults;
-                Reply::json(StatusCode::OK, &json!({"faults": tenant.faults}))
+                let reply = Reply::json(StatusCode::OK, &json!({"faults": tenant.faults}));
+                recorded(
+                    app,
+                    t,
+                    tenant,
+                    actor,
+                    "faults_set",
+                    Subject::default(),
+                    reply,
+                )
             })
         }
         ["tenants", t, "executions"] if m == Method::POST => create_execution(app, t, &call.body),
-        ["tenants", t, "audit"] if m == Method::GET => execution::query_audit(app, t, call),
+        ["tenants", t, "audit"] if m == Method::GET => journal::query_audit(app, t, call),
         ["executions", id] if m == Method::GET => execution::status(app, id),
         ["executions", id, "finish"] if m == Method::POST => execution::finish(app, id),
         _ => Reply::error(StatusCode::NOT_FOUND, ErrorName::NotFound, "no such route"),
@@ -414,11 +507,13 @@ pub fn json_problem(error: &serde_json::Error) -> String {
     )
 }
 
-fn bad_request(message: impl Into<String>) -> Reply {
+/// 400 with `message` (which quotes nothing the caller sent).
+pub fn bad_request(message: impl Into<String>) -> Reply {
     Reply::error(StatusCode::BAD_REQUEST, ErrorName::BadRequest, message)
 }
 
-fn check_label(what: &str, name: &str) -> Result<(), Reply> {
+/// Checks a tenant, config, environment or token name.
+pub fn check_label(what: &str, name: &str) -> Result<(), Reply> {
     let ok = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
     if name.is_empty() || name.len() > MAX_LABEL_LEN || !name.as_bytes().iter().all(ok) {
         return Err(bad_request(format!(
@@ -428,11 +523,12 @@ fn check_label(what: &str, name: &str) -> Result<(), Reply> {
     Ok(())
 }
 
-fn list_json(list: Vec<super::model::SecretMeta>) -> Reply {
+fn list_json(list: Vec<Value>) -> Reply {
     Reply::json(StatusCode::OK, &json!({"secrets": list}))
 }
 
-fn with_tenant(app: &App, name: &str, f: impl FnOnce(&str, &Tenant) -> Reply) -> Reply {
+/// Runs `f` on tenant `name` (read-only) under the state lock; 404 if there is none.
+pub fn with_tenant(app: &App, name: &str, f: impl FnOnce(&str, &Tenant) -> Reply) -> Reply {
     let state = app.state();
     match state.tenants.get(name) {
         Some(tenant) => f(name, tenant),
@@ -440,7 +536,8 @@ fn with_tenant(app: &App, name: &str, f: impl FnOnce(&str, &Tenant) -> Reply) ->
     }
 }
 
-fn with_tenant_mut(app: &App, name: &str, f: impl FnOnce(&mut Tenant) -> Reply) -> Reply {
+/// Runs `f` on tenant `name` under the state lock; 404 if there is none.
+pub fn with_tenant_mut(app: &App, name: &str, f: impl FnOnce(&mut Tenant) -> Reply) -> Reply {
     let mut state = app.state();
     match state.tenants.get_mut(name) {
         Some(tenant) => f(tenant),
@@ -478,7 +575,7 @@ struct NewTenant {
     name: String,
 }
 
-fn create_tenant(app: &App, body: &[u8]) -> Reply {
+fn create_tenant(app: &App, body: &[u8], actor: &Actor) -> Reply {
     let req: NewTenant = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => {
@@ -510,73 +607,21 @@ fn create_tenant(app: &App, body: &[u8]) -> Reply {
     tenant
         .environments
         .insert(DEFAULT_ENVIRONMENT.to_owned(), now);
-    state.tenants.insert(req.name.clone(), tenant);
-    Reply::json(
+    let reply = Reply::json(
         StatusCode::CREATED,
         &json!({"name": req.name, "created_at": now, "environments": [DEFAULT_ENVIRONMENT]}),
-    )
-}
-
-/// The body of a secret or override put. `Debug` never shows the value.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutValue {
-    value: String,
-    #[serde(default)]
-    replace: bool,
-}
-
-fn put_value(app: &App, tenant: &str, config: Option<&str>, name: &str, body: &[u8]) -> Reply {
-    if validate_name(name).is_err() {
-        return bad_request("a secret name matches ^[A-Za-z][A-Za-z0-9_]{0,127}$ (PROTOCOL §8.1)");
-    }
-    // serde_json's messages quote no input for type errors, but an error at a position could
-    // in principle echo part of the body: say only what was expected.
-    let Ok(req) = serde_json::from_slice::<PutValue>(body) else {
-        return bad_request("expected {\"value\": \"...\", \"replace\": false}");
-    };
-    if req.value.len() > ax_protocol::limits::MAX_VALUE_LEN {
-        return bad_request(format!(
-            "a value is at most {} bytes",
-            ax_protocol::limits::MAX_VALUE_LEN
-        ));
-    }
-    let now = util::now_secs();
-    with_tenant_mut(app, tenant, |t| {
-        let (set, what, scope) = match config {
-            None => (&mut t.secrets, "secret", Scope::Tenant),
-            Some(c) => match t.configs.get_mut(c) {
-                Some(cfg) => (&mut cfg.overrides, "override", Scope::Config(c)),
-                None => return not_found("config"),
-            },
-        };
-        let held = match set.planned_meta(name, req.replace, now) {
-            // Wiped on drop, once the store has sealed (or copied) it.
-            Some(meta) => match stored(app.store.put_secret(
-                tenant,
-                scope,
-                &ax_protocol::SecretText::owned(req.value),
-                &meta,
-            )) {
-                Ok(held) => held,
-                Err(reply) => return reply,
-            },
-            // Exists and not confirmed: `put` answers so without looking at the value.
-            None => super::model::Held::Unreadable,
-        };
-        match set.put(name, held, req.replace, now) {
-            PutOutcome::Created(meta) => Reply::json(StatusCode::CREATED, &json!(meta)),
-            PutOutcome::Replaced(meta) => Reply::json(StatusCode::OK, &json!(meta)),
-            PutOutcome::Exists => Reply::error(
-                StatusCode::CONFLICT,
-                ErrorName::Exists,
-                format!(
-                    "the {what} exists; send \"replace\": true to replace its value \
-                     (the next execution sees the new one)"
-                ),
-            ),
-        }
-    })
+    );
+    let reply = recorded(
+        app,
+        &req.name,
+        &mut tenant,
+        actor,
+        "tenant_create",
+        Subject::default(),
+        reply,
+    );
+    state.tenants.insert(req.name.clone(), tenant);
+    reply
 }
 
 fn parse_faults(body: &[u8]) -> Result<Faults, Reply> {

@@ -16,6 +16,9 @@ pub enum ErrorName {
     BadRequest,
     /// 401: the token is missing, unknown, expired or already spent (§13.1).
     Unauthorized,
+    /// 403: the management token's role does not allow this route (a viewer's change, a
+    /// manager on the token routes).
+    Forbidden,
     /// 404: no such execution (or tenant, config, secret, ...).
     NotFound,
     /// 409: a management create of a name that exists, without the confirmation to replace.
@@ -45,6 +48,7 @@ impl ErrorName {
         match self {
             Self::BadRequest => "bad_request",
             Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::Exists => "exists",
             Self::TooLarge => "too_large",

@@ -22,8 +22,10 @@ use std::path::PathBuf;
 use ax_protocol::SecretText;
 use serde_json::Value;
 
+use super::access::{ApiToken, TokenEvent};
 use super::faults::Faults;
-use super::model::{Execution, Held, SecretMeta, State};
+use super::journal::ManagementEvent;
+use super::model::{Execution, Held, Rotation, SecretMeta, State};
 use super::tls::TlsParts;
 
 /// Which engine, from the command line.
@@ -202,14 +204,16 @@ pub trait Store: Send + Sync {
     fn put_config(&self, tenant: &str, name: &str, created_at: u64) -> Result<(), StoreError>;
     /// A flow config removed, with its overrides.
     fn delete_config(&self, tenant: &str, name: &str) -> Result<(), StoreError>;
-    /// A value created or replaced, with the metadata it will have; returns what the working
-    /// state holds for it (the value, or its sealed form).
+    /// A value created or replaced, with the metadata it will have and the history entry of
+    /// its new version (one transaction); returns what the working state holds for it (the
+    /// value, or its sealed form).
     fn put_secret(
         &self,
         tenant: &str,
         scope: Scope<'_>,
         value: &SecretText<'_>,
         meta: &SecretMeta,
+        rotation: &Rotation,
     ) -> Result<Held, StoreError>;
     /// Opens a value held sealed ([`Held::Sealed`]); `None` (logged by name) if it does not.
     fn open_value(
@@ -220,7 +224,7 @@ pub trait Store: Send + Sync {
         version: u32,
         sealed: &[u8],
     ) -> Option<SecretText<'static>>;
-    /// A value removed.
+    /// A value removed, with its history.
     fn delete_secret(&self, tenant: &str, scope: Scope<'_>, name: &str) -> Result<(), StoreError>;
     /// A tenant's faults.
     fn set_faults(&self, tenant: &str, faults: &Faults) -> Result<(), StoreError>;
@@ -232,6 +236,14 @@ pub trait Store: Send + Sync {
     fn consume_token(&self, id: &str) -> Result<bool, StoreError>;
     /// Keeps each `(seq, event)` once; `true` for each one kept now, `false` for a duplicate.
     fn insert_events(&self, id: &str, events: &[(u64, &Value)]) -> Result<Vec<bool>, StoreError>;
+    /// A management action on `tenant`, for the audit.
+    fn record_management(&self, tenant: &str, event: &ManagementEvent) -> Result<(), StoreError>;
+    /// A new API token (its digest, never the token).
+    fn put_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+    /// An API token revoked.
+    fn delete_token(&self, name: &str) -> Result<(), StoreError>;
+    /// A token made or revoked, for the audit of the token routes.
+    fn record_token_event(&self, event: &TokenEvent) -> Result<(), StoreError>;
     /// The engine, for the start-up line.
     fn describe(&self) -> String;
 }
@@ -290,6 +302,7 @@ impl Store for MemoryStore {
         _: Scope<'_>,
         value: &SecretText<'_>,
         _: &SecretMeta,
+        _: &Rotation,
     ) -> Result<Held, StoreError> {
         Ok(Held::Value(SecretText::owned(value.expose().to_owned())))
     }
@@ -321,6 +334,18 @@ impl Store for MemoryStore {
     }
     fn insert_events(&self, _: &str, events: &[(u64, &Value)]) -> Result<Vec<bool>, StoreError> {
         Ok(vec![true; events.len()])
+    }
+    fn record_management(&self, _: &str, _: &ManagementEvent) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn put_token(&self, _: &ApiToken) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn delete_token(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn record_token_event(&self, _: &TokenEvent) -> Result<(), StoreError> {
+        Ok(())
     }
     fn describe(&self) -> String {
         "in-memory storage; a restart forgets everything".to_owned()

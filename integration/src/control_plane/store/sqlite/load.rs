@@ -11,9 +11,11 @@ use serde_json::Value;
 use super::super::sealing::{self, SealingKey};
 use super::super::{Scope, StoreError};
 use super::{SqliteStore, from_sql, log_unreadable};
+use crate::control_plane::access::{ApiToken, Role, TokenEvent};
 use crate::control_plane::faults::Faults;
+use crate::control_plane::journal::ManagementEvent;
 use crate::control_plane::model::{
-    Execution, FlowConfig, Held, State, StoredEvent, StoredSecret, Tenant,
+    Execution, FlowConfig, Held, Rotation, SecretMeta, State, StoredEvent, StoredSecret, Tenant,
 };
 
 impl SqliteStore {
@@ -91,7 +93,8 @@ impl SqliteStore {
         state: &mut State,
     ) -> Result<(), StoreError> {
         let mut stmt = conn.prepare(
-            "SELECT tenant, config, name, version, created_at, updated_at, sealed FROM secrets",
+            "SELECT tenant, config, name, version, created_at, updated_at, sealed, description, \
+             metadata, rotation_days FROM secrets",
         )?;
         let mut rows = stmt.query([])?;
         let keys = self.keys();
@@ -103,6 +106,12 @@ impl SqliteStore {
             let created_at = from_sql(r.get(4)?);
             let updated_at = from_sql(r.get(5)?);
             let sealed: Vec<u8> = r.get(6)?;
+            let description: Option<String> = r.get(7)?;
+            let metadata: String = r.get(8)?;
+            let metadata = serde_json::from_str(&metadata).map_err(|_| StoreError::Json)?;
+            let rotation_days = r
+                .get::<_, Option<i64>>(9)?
+                .and_then(|d| u32::try_from(d).ok());
             let scope = if config.is_empty() {
                 Scope::Tenant
             } else {
@@ -128,12 +137,19 @@ impl SqliteStore {
                 },
             };
             set.entries.insert(
-                name,
+                name.clone(),
                 StoredSecret {
                     value,
-                    version,
-                    created_at,
-                    updated_at,
+                    meta: SecretMeta {
+                        name: name.clone(),
+                        version,
+                        created_at,
+                        updated_at,
+                        description,
+                        metadata,
+                        rotation_days,
+                    },
+                    history: Vec::new(),
                 },
             );
         }
@@ -189,6 +205,101 @@ impl SqliteStore {
                     },
                 );
             }
+        }
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Rotation histories, management events and API tokens (schema 2).
+    pub(super) fn load_management(conn: &Connection, state: &mut State) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare(
+            "SELECT tenant, config, name, version, at, actor, action, reason FROM rotations \
+             ORDER BY tenant, config, name, version",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let tenant: String = r.get(0)?;
+            let config: String = r.get(1)?;
+            let name: String = r.get(2)?;
+            let action: String = r.get(6)?;
+            let rotation = Rotation {
+                version: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                at: from_sql(r.get(4)?),
+                actor: r.get(5)?,
+                action: if action == "create" {
+                    "create"
+                } else {
+                    "rotate"
+                },
+                reason: r.get(7)?,
+            };
+            let Some(t) = state.tenants.get_mut(&tenant) else {
+                continue;
+            };
+            let set = if config.is_empty() {
+                Some(&mut t.secrets)
+            } else {
+                t.configs.get_mut(&config).map(|c| &mut c.overrides)
+            };
+            if let Some(secret) = set.and_then(|s| s.entries.get_mut(&name)) {
+                secret.history.push(rotation);
+            }
+        }
+        let mut stmt = conn.prepare(
+            "SELECT tenant, seq, time, actor, action, name, config, environment, version, reason \
+             FROM management_events ORDER BY tenant, seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let tenant: String = r.get(0)?;
+            let event = ManagementEvent {
+                seq: from_sql(r.get(1)?),
+                time: from_sql(r.get(2)?),
+                actor: r.get(3)?,
+                action: r.get(4)?,
+                name: r.get(5)?,
+                config: r.get(6)?,
+                environment: r.get(7)?,
+                version: r
+                    .get::<_, Option<i64>>(8)?
+                    .and_then(|v| u32::try_from(v).ok()),
+                reason: r.get(9)?,
+            };
+            if let Some(t) = state.tenants.get_mut(&tenant) {
+                t.journal.push(event);
+            }
+        }
+        let mut stmt =
+            conn.prepare("SELECT name, role, token_hash, created_at, created_by FROM api_tokens")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let name: String = r.get(0)?;
+            let role: String = r.get(1)?;
+            let hash: Vec<u8> = r.get(2)?;
+            let token = ApiToken {
+                name: name.clone(),
+                role: Role::parse(&role).ok_or(StoreError::Json)?,
+                hash: hash.try_into().map_err(|_| StoreError::Json)?,
+                created_at: from_sql(r.get(3)?),
+                created_by: r.get(4)?,
+            };
+            state.tokens.insert(name, token);
+        }
+        let mut stmt = conn.prepare(
+            "SELECT seq, time, actor, action, token, role FROM token_events ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let role: String = r.get(5)?;
+            state.token_events.push(TokenEvent {
+                seq: from_sql(r.get(0)?),
+                time: from_sql(r.get(1)?),
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                token: r.get(4)?,
+                role: Role::parse(&role).ok_or(StoreError::Json)?,
+            });
         }
         Ok(())
     }

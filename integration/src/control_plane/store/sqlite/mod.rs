@@ -5,7 +5,9 @@
 //! sealed with the master key), `tenants` (with the data key wrapped by the master key),
 //! `environments`, `configs`, `secrets` (`config = ''` for tenant-wide values; the value column
 //! is `nonce || ciphertext || tag`), `executions` (the token's SHA-256, never the token) and
-//! `audit_events` (names, never values; `UNIQUE (execution, seq)`).
+//! `audit_events` (names, never values; `UNIQUE (execution, seq)`); since schema 2, `rotations`
+//! (each version of a secret: when, by whom, why), `management_events` (the audit of the
+//! management API), `token_events` (tokens made and revoked) and `api_tokens` (each token's SHA-256, never the token).
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -20,8 +22,10 @@ use serde_json::Value;
 
 use super::sealing::{self, SealingKey};
 use super::{Identity, Scope, Store, StoreError};
+use crate::control_plane::access::{ApiToken, TokenEvent};
 use crate::control_plane::faults::Faults;
-use crate::control_plane::model::{Execution, Held, SecretMeta, State};
+use crate::control_plane::journal::ManagementEvent;
+use crate::control_plane::model::{Execution, Held, Rotation, SecretMeta, State};
 use crate::control_plane::tls::TlsParts;
 
 mod load;
@@ -183,6 +187,7 @@ impl Store for SqliteStore {
         Self::load_labels(&conn, &mut state)?;
         self.load_secrets(&conn, &mut state)?;
         Self::load_executions(&conn, &mut state)?;
+        Self::load_management(&conn, &mut state)?;
         Ok(state)
     }
 
@@ -289,10 +294,12 @@ impl Store for SqliteStore {
     fn delete_config(&self, tenant: &str, name: &str) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "DELETE FROM secrets WHERE tenant = ?1 AND config = ?2",
-            params![tenant, name],
-        )?;
+        for table in ["secrets", "rotations"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE tenant = ?1 AND config = ?2"),
+                params![tenant, name],
+            )?;
+        }
         tx.execute(
             "DELETE FROM configs WHERE tenant = ?1 AND name = ?2",
             params![tenant, name],
@@ -307,6 +314,7 @@ impl Store for SqliteStore {
         scope: Scope<'_>,
         value: &SecretText<'_>,
         meta: &SecretMeta,
+        rotation: &Rotation,
     ) -> Result<Held, StoreError> {
         let sealed = self.seal_value(
             tenant,
@@ -315,10 +323,21 @@ impl Store for SqliteStore {
             meta.version,
             value.expose().as_bytes(),
         )?;
-        self.conn().execute(
+        let metadata = serde_json::to_string(&meta.metadata).map_err(|_| StoreError::Json)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if rotation.version == 1 {
+            // A name created again after a delete starts a new history.
+            tx.execute(
+                "DELETE FROM rotations WHERE tenant = ?1 AND config = ?2 AND name = ?3",
+                params![tenant, config_column(scope), meta.name],
+            )?;
+        }
+        tx.execute(
             "INSERT OR REPLACE INTO secrets \
-             (tenant, config, name, version, created_at, updated_at, sealed) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             (tenant, config, name, version, created_at, updated_at, sealed, description, \
+             metadata, rotation_days) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 tenant,
                 config_column(scope),
@@ -326,9 +345,28 @@ impl Store for SqliteStore {
                 i64::from(meta.version),
                 to_sql(meta.created_at),
                 to_sql(meta.updated_at),
-                sealed
+                sealed,
+                meta.description,
+                metadata,
+                meta.rotation_days.map(i64::from)
             ],
         )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO rotations \
+             (tenant, config, name, version, at, actor, action, reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                tenant,
+                config_column(scope),
+                meta.name,
+                i64::from(rotation.version),
+                to_sql(rotation.at),
+                rotation.actor,
+                rotation.action,
+                rotation.reason
+            ],
+        )?;
+        tx.commit()?;
         Ok(Held::Sealed(sealed))
     }
 
@@ -348,10 +386,15 @@ impl Store for SqliteStore {
     }
 
     fn delete_secret(&self, tenant: &str, scope: Scope<'_>, name: &str) -> Result<(), StoreError> {
-        self.conn().execute(
-            "DELETE FROM secrets WHERE tenant = ?1 AND config = ?2 AND name = ?3",
-            params![tenant, config_column(scope), name],
-        )?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for table in ["secrets", "rotations"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE tenant = ?1 AND config = ?2 AND name = ?3"),
+                params![tenant, config_column(scope), name],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -424,6 +467,64 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(kept)
+    }
+
+    fn record_management(&self, tenant: &str, e: &ManagementEvent) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO management_events \
+             (tenant, seq, time, actor, action, name, config, environment, version, reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                tenant,
+                to_sql(e.seq),
+                to_sql(e.time),
+                e.actor,
+                e.action,
+                e.name,
+                e.config,
+                e.environment,
+                e.version.map(i64::from),
+                e.reason
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn put_token(&self, t: &ApiToken) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO api_tokens (name, role, token_hash, created_at, created_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                t.name,
+                t.role.as_str(),
+                t.hash.as_slice(),
+                to_sql(t.created_at),
+                t.created_by
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_token(&self, name: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM api_tokens WHERE name = ?1", params![name])?;
+        Ok(())
+    }
+
+    fn record_token_event(&self, e: &TokenEvent) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO token_events (seq, time, actor, action, token, role) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                to_sql(e.seq),
+                to_sql(e.time),
+                e.actor,
+                e.action,
+                e.token,
+                e.role.as_str()
+            ],
+        )?;
+        Ok(())
     }
 
     fn describe(&self) -> String {

@@ -6,7 +6,8 @@ use rusqlite::{Connection, params};
 use super::super::StoreError;
 
 /// The migrations, in order; the schema version is how many were applied.
-pub(super) const MIGRATIONS: &[&str] = &[r"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE identity (what TEXT PRIMARY KEY, sealed BLOB NOT NULL);
 CREATE TABLE tenants (
@@ -32,7 +33,29 @@ CREATE TABLE executions (
 CREATE TABLE audit_events (
     execution TEXT NOT NULL REFERENCES executions(id), seq INTEGER NOT NULL,
     event TEXT NOT NULL, UNIQUE (execution, seq));
-"];
+",
+    r"
+-- 2: secret descriptions, metadata and rotation reminders; rotation history; the audit of
+-- management actions; API tokens (their SHA-256, never the token).
+ALTER TABLE secrets ADD COLUMN description TEXT;
+ALTER TABLE secrets ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE secrets ADD COLUMN rotation_days INTEGER;
+CREATE TABLE rotations (
+    tenant TEXT NOT NULL REFERENCES tenants(name), config TEXT NOT NULL, name TEXT NOT NULL,
+    version INTEGER NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    reason TEXT, PRIMARY KEY (tenant, config, name, version));
+CREATE TABLE management_events (
+    tenant TEXT NOT NULL REFERENCES tenants(name), seq INTEGER NOT NULL, time INTEGER NOT NULL,
+    actor TEXT NOT NULL, action TEXT NOT NULL, name TEXT, config TEXT, environment TEXT,
+    version INTEGER, reason TEXT, PRIMARY KEY (tenant, seq));
+CREATE TABLE api_tokens (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE token_events (
+    seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    token TEXT NOT NULL, role TEXT NOT NULL);
+",
+];
 
 /// The rows of the `identity` table, in [`Identity`](super::super::Identity) order, and how errors name them.
 pub(super) const IDENTITY_PARTS: [(&str, &str); 5] = [
