@@ -152,7 +152,10 @@ fn a_control_plane_key_file_that_is_not_a_list_of_keys_exits_65() {
             "not base64",
             "!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
         ),
-        ("a malformed line after a good one", malformed_second.as_str()),
+        (
+            "a malformed line after a good one",
+            malformed_second.as_str(),
+        ),
         ("comments only", "# no key here\n\n"),
         ("17 keys", seventeen.as_str()),
     ] {

@@ -2,9 +2,10 @@
 //! and key material sealed ([`super::sealing`]).
 //!
 //! Tables: `schema_version`, `meta` (the master-key check), `identity` (signing key and TLS,
+//! sealed with the master key), `signing_keys` (every published signing key and its role,
 //! sealed with the master key), `tenants` (with the data key wrapped by the master key),
-//! `environments`, `configs`, `secrets` (`config = ''` for tenant-wide values; the value column
-//! is `nonce || ciphertext || tag`), `executions` (the token's SHA-256, never the token) and
+//! `environments`, `configs`, `secrets` (`config = ''` for tenant-wide values; the value
+//! column is `nonce || ciphertext || tag`), `executions` (the token's SHA-256, never the token) and
 //! `audit_events` (names, never values; `UNIQUE (execution, seq)`).
 
 use std::collections::HashMap;
@@ -21,10 +22,13 @@ use serde_json::Value;
 use super::sealing::{self, SealingKey};
 use super::{Identity, Scope, Store, StoreError};
 use crate::control_plane::faults::Faults;
+use crate::control_plane::keys::StoredKey;
 use crate::control_plane::model::{Execution, Held, SecretMeta, State};
 use crate::control_plane::tls::TlsParts;
 
+mod keys;
 mod load;
+pub mod rotate;
 mod schema;
 
 use load::open_text;
@@ -247,6 +251,14 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn load_signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.read_signing_keys()
+    }
+
+    fn save_signing_keys(&self, keys: &[StoredKey]) -> Result<(), StoreError> {
+        self.write_signing_keys(keys)
     }
 
     fn create_tenant(&self, tenant: &str, created_at: u64) -> Result<(), StoreError> {

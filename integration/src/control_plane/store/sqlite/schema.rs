@@ -6,7 +6,8 @@ use rusqlite::{Connection, params};
 use super::super::StoreError;
 
 /// The migrations, in order; the schema version is how many were applied.
-pub(super) const MIGRATIONS: &[&str] = &[r"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE identity (what TEXT PRIMARY KEY, sealed BLOB NOT NULL);
 CREATE TABLE tenants (
@@ -32,7 +33,16 @@ CREATE TABLE executions (
 CREATE TABLE audit_events (
     execution TEXT NOT NULL REFERENCES executions(id), seq INTEGER NOT NULL,
     event TEXT NOT NULL, UNIQUE (execution, seq));
-"];
+",
+    // Signing-key rotation: every published key, its role, and its PKCS#8 document sealed with
+    // the master key (AAD `identity` + `signing-key/ID`). The identity's `signing-key` row
+    // stays the current key.
+    r"
+CREATE TABLE signing_keys (
+    id TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN ('current', 'next', 'previous')),
+    created_at INTEGER NOT NULL, sealed BLOB NOT NULL);
+",
+];
 
 /// The rows of the `identity` table, in [`Identity`](super::super::Identity) order, and how errors name them.
 pub(super) const IDENTITY_PARTS: [(&str, &str); 5] = [
@@ -42,6 +52,12 @@ pub(super) const IDENTITY_PARTS: [(&str, &str); 5] = [
     ("tls-server-der", "server certificate"),
     ("tls-server-key", "server key"),
 ];
+
+/// The `what` (in the AAD) of a kept signing key: bound to its id, so a row moved to another
+/// id does not open.
+pub(crate) fn signing_key_what(id: &str) -> String {
+    format!("signing-key/{id}")
+}
 
 /// Applies the migrations not yet applied, each in its own transaction.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
