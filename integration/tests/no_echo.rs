@@ -247,6 +247,7 @@ fn probe_every_route(p: &mut Prober, execution_id: &str, token: &str) {
             ),
             ("GET", format!("/v1/{name}"), None),
             ("POST", format!("/v1/tenants/acme/{name}"), None),
+            ("DELETE", format!("/v1/admin/signing-keys/{name}"), None),
         ];
         if shape != "unknown" {
             // A well-formed name is the right place for a name (a secret, an environment or a
