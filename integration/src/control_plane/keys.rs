@@ -196,6 +196,15 @@ impl Keyring {
         out
     }
 
+    /// The published keys' lines only, current first: the state directory's
+    /// `control-plane.pub`, which stays a single base64 line until a rotation begins.
+    pub fn key_lines(&self) -> String {
+        self.entries
+            .iter()
+            .map(|e| format!("{}\n", STANDARD.encode(e.pair.public_key().as_ref())))
+            .collect()
+    }
+
     /// The published keys as JSON, for the admin listing.
     pub fn to_json(&self) -> Value {
         let keys: Vec<Value> = self

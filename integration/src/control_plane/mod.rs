@@ -281,7 +281,10 @@ impl ControlPlane {
         util::create_private_dir(dir)?;
         let files = StateFiles::in_dir(dir);
         util::write_private_file_atomic(&files.ca_file, self.ca_pem.as_bytes())?;
-        util::write_private_file_atomic(&files.public_key_file, self.published_keys().as_bytes())?;
+        util::write_private_file_atomic(
+            &files.public_key_file,
+            self.app.keys().key_lines().as_bytes(),
+        )?;
         util::write_private_file_atomic(
             &files.admin_token_file,
             format!("{}\n", self.admin_token).as_bytes(),
