@@ -147,6 +147,19 @@ fn rotating_the_master_key_rewraps_the_keys_and_leaves_every_value_row_as_it_was
     assert!(stderr.contains("rewrapped 2 data keys"), "{stderr}");
 
     assert_eq!(files.rows("secrets"), secrets, "a value row changed");
+    let raw: Vec<u8> = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| {
+            std::fs::read(format!("{}{suffix}", files.path("cp.db").display())).ok()
+        })
+        .flatten()
+        .collect();
+    for row in &tenants {
+        assert!(
+            !raw.windows(row[2].len()).any(|w| w == row[2].as_slice()),
+            "a data key's old wrapping is still on disk"
+        );
+    }
     let rewrapped = files.rows("tenants");
     assert_eq!(rewrapped.len(), tenants.len());
     for (before, after) in tenants.iter().zip(&rewrapped) {

@@ -47,12 +47,25 @@ pub fn rotate_master_key(
         });
     }
     let store = SqliteStore::open(db, old, old_file)?;
-    store.rewrap(&new, old_file)
+    let done = store.rewrap(&new, old_file)?;
+    store.forget_old_pages()?;
+    Ok(done)
 }
 
 impl SqliteStore {
+    /// The data keys do not change, so their old wrapping must not stay on disk: whoever later
+    /// got the old master key could unwrap them from a stale page. `secure_delete` (set
+    /// before the change) zeroes the pages SQLite frees, and a truncating checkpoint moves
+    /// the new pages into the file and empties the WAL, which held the old ones.
+    fn forget_old_pages(&self) -> Result<(), StoreError> {
+        let conn = self.conn();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn rewrap(&self, new: &SealingKey, old_file: &Path) -> Result<Rewrapped, StoreError> {
         let mut conn = self.conn();
+        conn.pragma_update(None, "secure_delete", "ON")?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let refused = || StoreError::WrongMasterKey {
             path: old_file.to_owned(),
