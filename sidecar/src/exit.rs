@@ -203,9 +203,10 @@ pub enum StartupError {
     },
     /// The control-plane key file does not hold 1 to 16 Ed25519 public keys.
     #[error(
-        "the control-plane key file {path} must hold 1 to 16 lines, each an Ed25519 public key \
-         of the control plane in standard base64 (44 characters; blank lines and # comments \
-         allowed); {reason}"
+        "the control-plane key file {path} must hold 1 to {max} lines, each an Ed25519 public \
+         key of the control plane in standard base64 (44 characters; blank lines and # \
+         comments allowed); {reason}",
+        max = crate::limits::MAX_CONTROL_PLANE_KEYS
     )]
     ControlPlaneKey {
         /// Its path.
