@@ -499,7 +499,7 @@ fn each_role_may_call_its_routes_and_is_refused_the_others_with_403() {
         1
     );
 
-    // Neither a viewer nor a manager touches the tokens.
+    // Neither a viewer nor a manager touches the tokens or the signing keys.
     for who in [&viewer, &manager] {
         for (method, path, body) in [
             ("GET", "/v1/tokens", None),
@@ -509,6 +509,9 @@ fn each_role_may_call_its_routes_and_is_refused_the_others_with_403() {
                 Some(json!({"name": "x", "role": "owner"})),
             ),
             ("DELETE", "/v1/tokens/auditor", None),
+            ("GET", "/v1/admin/signing-keys", None),
+            ("POST", "/v1/admin/signing-keys", None),
+            ("POST", "/v1/admin/signing-keys/promote", None),
         ] {
             let (code, answer) = raw(who, method, path, body.as_ref());
             assert_eq!(code, 403, "{method} {path}");
@@ -658,14 +661,15 @@ fn a_database_of_schema_1_is_migrated_at_start_and_keeps_its_secrets() {
         .unwrap();
     let before = admin.secret("acme", "API_KEY").unwrap();
     plane.stop();
-    // Back to what schema 1 had: no annotation columns, none of the new tables.
+    // Back to what schema 1 had: no annotation columns, none of the later tables (those of
+    // schema 2, and schema 3's signing keys, whose current one schema 1 keeps in `identity`).
     files.sql(
         "ALTER TABLE secrets DROP COLUMN description;
          ALTER TABLE secrets DROP COLUMN metadata;
          ALTER TABLE secrets DROP COLUMN rotation_days;
          DROP TABLE rotations; DROP TABLE management_events; DROP TABLE api_tokens;
-         DROP TABLE token_events;
-         DELETE FROM schema_version WHERE version = 2;",
+         DROP TABLE token_events; DROP TABLE signing_keys;
+         DELETE FROM schema_version WHERE version >= 2;",
     );
     let plane = Plane::start(&files);
     let admin = plane.admin();
@@ -673,7 +677,7 @@ fn a_database_of_schema_1_is_migrated_at_start_and_keeps_its_secrets() {
         .unwrap()
         .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "every migration step applied");
     let after = admin.secret("acme", "API_KEY").unwrap();
     for key in ["name", "version", "created_at", "updated_at"] {
         assert_eq!(after[key], before[key], "{key}");

@@ -263,6 +263,7 @@ fn probe_every_route(p: &mut Prober, execution_id: &str, token: &str) {
                 "/v1/tokens".to_owned(),
                 Some(json!({"name": "probe", "role": name})),
             ),
+            ("DELETE", format!("/v1/admin/signing-keys/{name}"), None),
         ];
         let mut routes = routes;
         for key in ["since", "until", "days", "limit", "cursor", "kind"] {

@@ -99,8 +99,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", requires = "control_plane")]
     pub token_fd: Option<i32>,
 
-    /// Online: file holding the control plane's Ed25519 public key, standard base64 on one
-    /// line; the bundle's signature must verify under it.
+    /// Online: file holding the control plane's Ed25519 public keys, one per line in standard
+    /// base64 (1 to 16; blank lines and # comments allowed); the bundle's signature must
+    /// verify under one of them.
     #[arg(long, value_name = "KEY_FILE", requires = "control_plane")]
     pub control_plane_key: Option<PathBuf>,
 

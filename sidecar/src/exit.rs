@@ -201,16 +201,18 @@ pub enum StartupError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// The control-plane key file does not hold an Ed25519 public key.
+    /// The control-plane key file does not hold 1 to 16 Ed25519 public keys.
     #[error(
-        "the control-plane key file {path} must hold one line: the control plane's Ed25519 \
-         public key in standard base64 (44 characters); {reason}"
+        "the control-plane key file {path} must hold 1 to {max} lines, each an Ed25519 public \
+         key of the control plane in standard base64 (44 characters; blank lines and # \
+         comments allowed); {reason}",
+        max = crate::limits::MAX_CONTROL_PLANE_KEYS
     )]
     ControlPlaneKey {
         /// Its path.
         path: PathBuf,
-        /// What is wrong with it.
-        reason: &'static str,
+        /// What is wrong with it, naming a line number, never the line.
+        reason: String,
     },
     /// The CA file holds no usable certificate.
     #[error("the CA file {path} {reason}")]

@@ -12,6 +12,12 @@ use ax_protocol::limits::{MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME};
 /// it by its path, so it is refused at start (PROTOCOL §1).
 pub const MAX_SOCKET_PATH: usize = 107;
 
+/// Most keys a `--control-plane-key` file may hold (PROTOCOL §13): a rotation needs three at
+/// most (previous, current, next); more is room, not a use.
+pub const MAX_CONTROL_PLANE_KEYS: usize = 16;
+/// Largest `--control-plane-key` file, in bytes: 16 key lines and generous comments.
+pub const MAX_CONTROL_PLANE_KEY_FILE: u64 = 16 * 1024;
+
 /// Default `--max-connections`: far above what one execution's nodes open, low enough that a
 /// runaway client cannot exhaust descriptors or memory (each idle connection holds ~8 KiB).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;

@@ -18,7 +18,7 @@ use crate::audit::tee::Tee;
 use crate::audit::{AuditSink, Peer};
 use crate::cli::ServeArgs;
 use crate::control_plane::ControlPlane;
-use crate::control_plane::credentials::{TokenSource, read_signing_key};
+use crate::control_plane::credentials::{TokenSource, read_signing_keys};
 use crate::exit::StartupError;
 use crate::limits::AUDIT_SHIP_INTERVAL;
 use crate::source::BundleSource;
@@ -85,7 +85,8 @@ pub fn bundle_source(
         });
     };
     let token = token.read()?;
-    let signing_key = read_signing_key(args.control_plane_key.as_deref().unwrap_or(Path::new("")))?;
+    let signing_keys =
+        read_signing_keys(args.control_plane_key.as_deref().unwrap_or(Path::new("")))?;
     let plane = ControlPlane::new(
         url,
         args.execution_id.as_deref().unwrap_or_default(),
@@ -94,7 +95,7 @@ pub fn bundle_source(
     )?;
     Ok(BundleSource::ControlPlane {
         plane: Arc::new(plane),
-        signing_key,
+        signing_keys,
         deadline: args.fetch_deadline,
     })
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ax_protocol::bundle::envelope::{SIGNING_KEY_LEN, open_in_place};
+use ax_protocol::bundle::envelope::{SIGNING_KEY_LEN, open_in_place_trusting};
 use ax_protocol::bundle::local::{LOCAL_KEY_LEN, LocalKey, open_local_in_place};
 use ax_protocol::limits::MAX_BUNDLE_LEN;
 use ring::agreement::{EphemeralPrivateKey, X25519};
@@ -38,8 +38,8 @@ pub enum BundleSource {
     ControlPlane {
         /// The control plane and the execution.
         plane: Arc<ControlPlane>,
-        /// Its pinned Ed25519 public key: the envelope's signature must verify under it.
-        signing_key: [u8; SIGNING_KEY_LEN],
+        /// Its pinned Ed25519 public keys: the envelope's signature must verify under one.
+        signing_keys: Vec<[u8; SIGNING_KEY_LEN]>,
         /// The total time the fetch may take, retries included.
         deadline: Duration,
     },
@@ -60,9 +60,9 @@ impl BundleSource {
         match self {
             Self::ControlPlane {
                 plane,
-                signing_key,
+                signing_keys,
                 deadline,
-            } => fetch_and_open(plane, signing_key, *deadline, policy).await,
+            } => fetch_and_open(plane, signing_keys, *deadline, policy).await,
             Self::LocalFile { bundle, key } => {
                 let key = read_key(key)?;
                 let arena = read_into_arena(bundle, policy)?;
@@ -81,7 +81,7 @@ impl BundleSource {
 /// private key never leaves ring and is consumed by the one opening it is made for.
 async fn fetch_and_open(
     plane: &ControlPlane,
-    signing_key: &[u8; SIGNING_KEY_LEN],
+    signing_keys: &[[u8; SIGNING_KEY_LEN]],
     deadline: Duration,
     policy: MemoryPolicy,
 ) -> Result<Store, StartupError> {
@@ -105,7 +105,7 @@ async fn fetch_and_open(
     let now = unix_now();
     let execution_id = plane.execution_id();
     Store::open_in_arena(arena, |sealed| {
-        open_in_place(sealed, recipient, signing_key, execution_id, now)
+        open_in_place_trusting(sealed, recipient, signing_keys, execution_id, now)
     })
     .map_err(StartupError::FetchedBundle)
 }

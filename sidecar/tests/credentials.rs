@@ -138,9 +138,10 @@ fn a_missing_control_plane_key_file_exits_66() {
 }
 
 #[test]
-fn a_control_plane_key_file_that_is_not_one_key_exits_65() {
+fn a_control_plane_key_file_that_is_not_a_list_of_keys_exits_65() {
     let launch = Launch::new();
-    let two_lines = format!("{SIGNING_KEY}{SIGNING_KEY}");
+    let malformed_second = format!("# current\n{SIGNING_KEY}not-a-key\n");
+    let seventeen = SIGNING_KEY.repeat(17);
     for (what, contents) in [
         ("empty", ""),
         (
@@ -151,7 +152,12 @@ fn a_control_plane_key_file_that_is_not_one_key_exits_65() {
             "not base64",
             "!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
         ),
-        ("two lines", two_lines.as_str()),
+        (
+            "a malformed line after a good one",
+            malformed_second.as_str(),
+        ),
+        ("comments only", "# no key here\n\n"),
+        ("17 keys", seventeen.as_str()),
     ] {
         fs::write(launch.dir.path().join("bad-key"), contents).unwrap();
         let out = launch.run(
@@ -160,5 +166,26 @@ fn a_control_plane_key_file_that_is_not_one_key_exits_65() {
         );
         let line = refused(&out, 65, launch.dir.path());
         assert!(line.contains("control-plane key file"), "{what}: {line}");
+        if what.starts_with("a malformed line") {
+            assert!(line.contains("line 3:"), "{what}: {line}");
+            assert!(!line.contains("not-a-key"), "{what}: {line}");
+        }
     }
+}
+
+#[test]
+fn a_control_plane_key_file_of_several_keys_with_comments_is_accepted() {
+    let launch = Launch::new();
+    let several = format!(
+        "# current\n{SIGNING_KEY}\n# next\n{}\n",
+        "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA="
+    );
+    fs::write(launch.dir.path().join("keys"), several).unwrap();
+    let out = launch.run(
+        &["--token-file", &launch.path("token")],
+        &launch.path("keys"),
+    );
+    // Past the key file, the start fails only at the fetch: nothing listens on port 9.
+    let line = refused(&out, 69, launch.dir.path());
+    assert!(!line.contains("control-plane key file"), "{line}");
 }

@@ -462,6 +462,25 @@ fn a_signing_key_that_is_not_the_control_planes_exits_65() {
 }
 
 #[test]
+fn a_key_file_of_several_keys_verifies_a_bundle_signed_by_any_of_them() {
+    let online = Online::new();
+    let signer = fs::read_to_string(&online.cp.key_file).unwrap();
+    let other = format!("{}\n", "A".repeat(43) + "=");
+    fs::write(
+        &online.cp.key_file,
+        format!("# previous\n{other}\n# current\r\n{signer}"),
+    )
+    .unwrap();
+    let sidecar = online.start(&[]).unwrap();
+    assert_eq!(
+        sidecar.client().get("OPENAI_API_KEY").as_deref(),
+        Some("sk-online-9f8e7d6c5b4a3210")
+    );
+    let (status, _, stderr) = sidecar.stop();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn a_malformed_key_file_exits_65() {
     let online = Online::new();
     fs::write(&online.cp.key_file, "not a key\n").unwrap();

@@ -114,6 +114,9 @@ pub const VIEWER_REFUSED: &str =
     "a viewer token may only read (names, metadata, history, audit); this route changes something";
 /// The message of a token route called without the owner role.
 pub const OWNER_ONLY: &str = "only an owner token may create, list or revoke API tokens";
+/// 403: the signing-key routes are the owner's too: a new key changes what every sidecar trusts.
+pub const KEYS_OWNER_ONLY: &str =
+    "only an owner token may list, add, promote or retire signing keys";
 
 /// Who `bearer` is, if anyone. Digests are compared, so the timing of `==` reveals nothing
 /// useful about a token.
@@ -149,6 +152,12 @@ pub fn authorize(actor: &Actor, method: &Method, segs: &[&str]) -> Result<(), Re
         return match actor.role {
             Role::Owner => Ok(()),
             Role::Manager | Role::Viewer => refuse(OWNER_ONLY),
+        };
+    }
+    if segs.first() == Some(&"admin") {
+        return match actor.role {
+            Role::Owner => Ok(()),
+            Role::Manager | Role::Viewer => refuse(KEYS_OWNER_ONLY),
         };
     }
     match actor.role {

@@ -187,7 +187,7 @@ fn seal_for(app: &App, id: &str, bearer: Option<&str>, recipient: &[u8; PUBLIC_K
             );
         }
     };
-    let mut envelope = match seal(&bundle, recipient, &app.signer, &app.rng) {
+    let mut envelope = match seal(&bundle, recipient, app.keys().signer(), &app.rng) {
         Ok(e) => e,
         Err(err) => {
             return Reply::error(

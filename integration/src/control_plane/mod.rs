@@ -15,6 +15,7 @@
 //! - [`journal`]: the audit of management actions, and the audit query.
 //! - [`execution`]: the two endpoints a sidecar calls (PROTOCOL §13): bundle and audit.
 //! - [`store`]: where the state is kept: in memory, or SQLite with envelope encryption.
+//! - [`keys`]: the signing keys and their rotation; [`key_routes`]: their routes.
 //! - [`faults`]: fault injection for tests.
 //! - [`tls`]: certificates and the rustls configuration.
 
@@ -23,6 +24,8 @@ pub mod annotations;
 pub mod execution;
 pub mod faults;
 pub mod journal;
+pub mod key_routes;
+pub mod keys;
 pub mod model;
 pub mod routes;
 pub mod secrets;
@@ -32,16 +35,14 @@ pub mod tls;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use ring::rand::SystemRandom;
-use ring::signature::{Ed25519KeyPair, KeyPair};
+use ring::signature::Ed25519KeyPair;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
@@ -84,8 +85,8 @@ pub struct App {
     state: Mutex<model::State>,
     /// Where every change is written before it is applied to `state`.
     store: Box<dyn store::Store>,
-    /// Signs every envelope.
-    signer: Ed25519KeyPair,
+    /// The published signing keys; the current one signs every envelope.
+    keys: RwLock<keys::Keyring>,
     /// SHA-256 of the admin token.
     admin_token_hash: [u8; 32],
     /// Settings.
@@ -100,6 +101,11 @@ impl App {
     /// The state, even if a handler panicked while holding it.
     fn state(&self) -> MutexGuard<'_, model::State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The signing keys, even if a handler panicked while changing them.
+    fn keys(&self) -> RwLockReadGuard<'_, keys::Keyring> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn record(&self, body: &[u8]) {
@@ -125,7 +131,7 @@ fn token_hash(token: &str) -> [u8; 32] {
 pub struct StateFiles {
     /// The CA certificate, PEM.
     pub ca_file: PathBuf,
-    /// The Ed25519 public key, standard base64 on one line.
+    /// The published Ed25519 public keys at start, one per line (`--control-plane-key`).
     pub public_key_file: PathBuf,
     /// The admin token, one line.
     pub admin_token_file: PathBuf,
@@ -153,7 +159,8 @@ pub struct ControlPlane {
     pub addr: SocketAddr,
     /// The CA certificate (PEM) to trust.
     pub ca_pem: String,
-    /// The Ed25519 public key, standard base64.
+    /// The current Ed25519 public key at start, standard base64 (after a promotion, see
+    /// [`ControlPlane::published_keys`]).
     pub public_key_b64: String,
     /// The admin token for the management API.
     pub admin_token: String,
@@ -210,15 +217,24 @@ impl ControlPlane {
             }
         };
         let identity = tls::from_parts(&kept.tls)?;
-        let signer = Ed25519KeyPair::from_pkcs8(&kept.signing_pkcs8).map_err(|_| {
-            store::StoreError::Identity {
-                what: "signing key",
-            }
-        })?;
+        let unreadable = |_| store::StoreError::Identity {
+            what: "signing keys",
+        };
+        let stored = store.load_signing_keys()?;
+        let keyring = if stored.is_empty() {
+            // A first start, or a database from before rotation: its one key, kept with a
+            // role and a time from now on.
+            let single = keys::Keyring::single(kept.signing_pkcs8.clone(), util::now_secs())
+                .map_err(unreadable)?;
+            store.save_signing_keys(&single.stored())?;
+            single
+        } else {
+            keys::Keyring::from_stored(stored).map_err(unreadable)?
+        };
         drop(kept);
         let state = store.load()?;
         let storage = store.describe();
-        let public_key_b64 = STANDARD.encode(signer.public_key().as_ref());
+        let public_key_b64 = keyring.current_b64();
         let admin_token = util::random_token("axadm_")?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -232,7 +248,7 @@ impl ControlPlane {
         let app = Arc::new(App {
             state: Mutex::new(state),
             store,
-            signer,
+            keys: RwLock::new(keyring),
             admin_token_hash: token_hash(&admin_token),
             config,
             responses: Mutex::new(Vec::new()),
@@ -275,7 +291,7 @@ impl ControlPlane {
         util::write_private_file_atomic(&files.ca_file, self.ca_pem.as_bytes())?;
         util::write_private_file_atomic(
             &files.public_key_file,
-            format!("{}\n", self.public_key_b64).as_bytes(),
+            self.app.keys().key_lines().as_bytes(),
         )?;
         util::write_private_file_atomic(
             &files.admin_token_file,
@@ -283,6 +299,12 @@ impl ControlPlane {
         )?;
         util::write_private_file_atomic(&files.url_file, format!("{}\n", self.url).as_bytes())?;
         Ok(files)
+    }
+
+    /// The published signing keys in the format of `ax-sidecar --control-plane-key` (the
+    /// current key first, then the next and previous ones, each after a `#` comment).
+    pub fn published_keys(&self) -> String {
+        self.app.keys().published_file()
     }
 
     /// Every response body sent so far (when [`Config::record_responses`] is set).

@@ -1,7 +1,7 @@
 //! The HTTP router and the management API (every route here needs an API token or the admin
-//! token, with a role that allows it ([`super::access`]), except `GET /v1/health` and the two
-//! execution endpoints in [`super::execution`]). Every change is recorded with its actor
-//! ([`super::journal`]).
+//! token, with a role that allows it ([`super::access`]), except `GET /v1/health`,
+//! `GET /v1/signing-keys` (public keys) and the two execution endpoints in
+//! [`super::execution`]). Every change is recorded with its actor ([`super::journal`]).
 //!
 //! No route ever returns a secret value: listings carry names, versions and timestamps. See
 //! `integration/CONTROL_PLANE.md` for the API reference.
@@ -23,7 +23,7 @@ use super::faults::Faults;
 use super::journal::{self, Subject};
 use super::model::{Execution, Tenant};
 use super::store::{Scope, StoreError};
-use super::{App, execution, secrets, token_hash};
+use super::{App, execution, key_routes, secrets, token_hash};
 use crate::util;
 
 /// Largest request body accepted (a secret value is at most 1 MiB; JSON escaping can grow it).
@@ -211,6 +211,7 @@ async fn route(app: &App, call: Call) -> Reply {
     let segs: Vec<&str> = call.segments.iter().map(String::as_str).collect();
     match (&call.method, segs.as_slice()) {
         (&Method::GET, ["health"]) => Reply::json(StatusCode::OK, &json!({"ok": true})),
+        (&Method::GET, ["signing-keys"]) => key_routes::published(app),
         (&Method::POST, ["executions", id, "bundle"]) => {
             execution::bundle(app, id, call.bearer.as_deref(), &call.body).await
         }
@@ -257,6 +258,10 @@ fn admin_route(app: &App, call: &Call, segs: &[&str], actor: &Actor) -> Reply {
     let m = &call.method;
     let now = util::now_secs();
     match segs {
+        ["admin", "signing-keys"] if m == Method::GET => key_routes::list(app),
+        ["admin", "signing-keys"] if m == Method::POST => key_routes::create_next(app),
+        ["admin", "signing-keys", "promote"] if m == Method::POST => key_routes::promote(app),
+        ["admin", "signing-keys", id] if m == Method::DELETE => key_routes::retire(app, id),
         ["tenants"] if m == Method::GET => list_tenants(app),
         ["tenants"] if m == Method::POST => create_tenant(app, &call.body, actor),
         ["tenants", t] if m == Method::GET => with_tenant(app, t, tenant_summary),

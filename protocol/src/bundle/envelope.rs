@@ -183,11 +183,33 @@ pub fn open_in_place<'b>(
             len: control_plane_key.len(),
         });
     }
+    let mut key = [0u8; SIGNING_KEY_LEN];
+    key.copy_from_slice(control_plane_key);
+    open_in_place_trusting(envelope, recipient, &[key], expected_execution_id, now)
+}
+
+/// [`open_in_place`] for a sidecar that trusts several control-plane keys (a signing-key
+/// rotation publishes the next key before it signs, PROTOCOL §13): step 2 passes when the
+/// signature verifies under **any** key of `trusted`, and fails (`BadSignature`) when it
+/// verifies under none or `trusted` is empty. Every other step, and their order, is unchanged.
+/// The keys are public, so trying them one after the other reveals nothing.
+pub fn open_in_place_trusting<'b>(
+    envelope: &'b mut [u8],
+    recipient: EphemeralPrivateKey,
+    trusted: &[[u8; SIGNING_KEY_LEN]],
+    expected_execution_id: &str,
+    now: u64,
+) -> Result<Bundle<'b>, BundleError> {
     let parts = parse(envelope)?;
     let (signed, signature) = envelope.split_at_mut(parts.signed_end);
-    UnparsedPublicKey::new(&ED25519, control_plane_key)
-        .verify(signed, signature)
-        .map_err(|_| BundleError::BadSignature)?;
+    let signature: &[u8] = signature;
+    if !trusted.iter().any(|key| {
+        UnparsedPublicKey::new(&ED25519, key)
+            .verify(signed, signature)
+            .is_ok()
+    }) {
+        return Err(BundleError::BadSignature);
+    }
     let execution_id = core::str::from_utf8(&signed[MAGIC.len() + 1..parts.execution_id_end])
         .map_err(|_| BundleError::InvalidExecutionId)?;
     validate_execution_id(execution_id)?;
@@ -360,6 +382,28 @@ mod tests {
         assert_eq!(
             open(&sealed, stranger, f.public(), "exec-1", NOW),
             Err(BundleError::DecryptionFailed)
+        );
+    }
+
+    #[test]
+    fn opens_under_any_trusted_key_and_refuses_when_none_signed() {
+        let f = Fixture::new();
+        let other = Fixture::new();
+        let key_of = |x: &Fixture| -> [u8; SIGNING_KEY_LEN] { x.public().try_into().unwrap() };
+        let (key, mut sealed) = f.sealed("exec-1");
+        let trusted = [key_of(&other), key_of(&f)];
+        let bundle = open_in_place_trusting(&mut sealed, key, &trusted, "exec-1", NOW).unwrap();
+        assert_eq!(bundle, sample("exec-1"));
+
+        let (key, mut sealed) = f.sealed("exec-1");
+        assert_eq!(
+            open_in_place_trusting(&mut sealed, key, &[key_of(&other)], "exec-1", NOW),
+            Err(BundleError::BadSignature)
+        );
+        let (key, mut sealed) = f.sealed("exec-1");
+        assert_eq!(
+            open_in_place_trusting(&mut sealed, key, &[], "exec-1", NOW),
+            Err(BundleError::BadSignature)
         );
     }
 

@@ -29,7 +29,7 @@ pub enum BundleError {
     InvalidExecutionId,
     /// Sealed for another execution than the one opening it.
     WrongExecution,
-    /// The Ed25519 signature does not verify under the pinned control-plane key.
+    /// The Ed25519 signature verifies under none of the pinned control-plane keys.
     BadSignature,
     /// The HPKE encapsulated key is a low-order point (the X25519 result would be all zero).
     BadEncapsulatedKey,
@@ -120,7 +120,7 @@ impl fmt::Display for BundleError {
             ),
             Self::WrongExecution => f.write_str("bundle was sealed for another execution"),
             Self::BadSignature => {
-                f.write_str("bundle signature does not verify under the control-plane key")
+                f.write_str("bundle signature does not verify under any of the control-plane keys")
             }
             Self::BadEncapsulatedKey => f.write_str("bundle carries a low-order HPKE key"),
             Self::DecryptionFailed => {

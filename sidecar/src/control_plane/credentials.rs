@@ -1,4 +1,4 @@
-//! What the launcher hands an online sidecar: the execution token and the pinned signing key.
+//! What the launcher hands an online sidecar: the execution token and the pinned signing keys.
 //!
 //! The token comes from a file or an inherited descriptor, never from the command line or the
 //! environment, and lives in memory that is wiped on drop; it is kept for the whole run because
@@ -20,6 +20,7 @@ use ax_protocol::bundle::envelope::SIGNING_KEY_LEN;
 use ax_protocol::limits::MAX_TOKEN_LEN;
 
 use crate::exit::StartupError;
+use crate::limits::{MAX_CONTROL_PLANE_KEY_FILE, MAX_CONTROL_PLANE_KEYS};
 
 /// Where the execution token is read from; the descriptor is claimed at start, read later.
 #[derive(Debug)]
@@ -140,30 +141,62 @@ impl ExecutionToken {
     }
 }
 
-/// Reads the control plane's Ed25519 public key: one line of standard base64 (44 characters,
-/// padded), a trailing newline allowed.
-pub fn read_signing_key(path: &Path) -> Result<[u8; SIGNING_KEY_LEN], StartupError> {
-    let mut text = Vec::with_capacity(64);
+/// Reads the control plane's Ed25519 public keys (PROTOCOL §13): one to
+/// [`MAX_CONTROL_PLANE_KEYS`] lines of standard base64 (44 characters, padded), blank lines and
+/// `#` comments allowed. Several keys exist during a signing-key rotation: the next key is
+/// published before it signs, the previous one stays until it is retired.
+pub fn read_signing_keys(path: &Path) -> Result<Vec<[u8; SIGNING_KEY_LEN]>, StartupError> {
+    let mut text = Vec::with_capacity(256);
     File::open(path)
-        .and_then(|f| f.take(256).read_to_end(&mut text))
+        .and_then(|f| {
+            f.take(MAX_CONTROL_PLANE_KEY_FILE + 1)
+                .read_to_end(&mut text)
+        })
         .map_err(|source| StartupError::Input {
             what: "control-plane key file",
             path: path.to_path_buf(),
             source,
         })?;
-    parse_signing_key(&text).map_err(|reason| StartupError::ControlPlaneKey {
+    parse_signing_keys(&text).map_err(|reason| StartupError::ControlPlaneKey {
         path: path.to_path_buf(),
         reason,
     })
 }
 
-/// The key in a key file's contents.
-pub fn parse_signing_key(text: &[u8]) -> Result<[u8; SIGNING_KEY_LEN], &'static str> {
-    let mut line = text;
-    line = line.strip_suffix(b"\n").unwrap_or(line);
-    line = line.strip_suffix(b"\r").unwrap_or(line);
+/// The keys in a key file's contents, in file order; the reason a file is refused names a
+/// line number, never its contents (they are public keys, but a file given by mistake may be
+/// anything).
+pub fn parse_signing_keys(text: &[u8]) -> Result<Vec<[u8; SIGNING_KEY_LEN]>, String> {
+    if text.len() as u64 > MAX_CONTROL_PLANE_KEY_FILE {
+        return Err(format!(
+            "it is longer than {MAX_CONTROL_PLANE_KEY_FILE} bytes"
+        ));
+    }
+    let mut keys = Vec::new();
+    for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let content = line.trim_ascii();
+        if content.is_empty() || content.starts_with(b"#") {
+            continue;
+        }
+        let number = index + 1;
+        let key = parse_signing_key(line).map_err(|why| format!("line {number}: {why}"))?;
+        if keys.len() == MAX_CONTROL_PLANE_KEYS {
+            return Err(format!("it holds more than {MAX_CONTROL_PLANE_KEYS} keys"));
+        }
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return Err("it holds no key".to_owned());
+    }
+    Ok(keys)
+}
+
+/// One key line (without its line end): exactly 44 characters of standard base64 that decode
+/// to 32 bytes.
+pub fn parse_signing_key(line: &[u8]) -> Result<[u8; SIGNING_KEY_LEN], &'static str> {
     if line.len() != 44 {
-        return Err("it does not hold 44 characters on one line");
+        return Err("a key line holds exactly 44 characters");
     }
     let bytes = STANDARD
         .decode(line)
@@ -181,13 +214,62 @@ mod tests {
     fn reads_a_key_line_with_or_without_newline() {
         let key = [7u8; 32];
         let line = STANDARD.encode(key);
-        assert_eq!(parse_signing_key(line.as_bytes()), Ok(key));
-        assert_eq!(parse_signing_key(format!("{line}\n").as_bytes()), Ok(key));
-        assert!(parse_signing_key(format!("{line}\n\n").as_bytes()).is_err());
-        assert!(parse_signing_key(&line.as_bytes()[..43]).is_err());
-        assert!(parse_signing_key(STANDARD.encode([1u8; 33]).as_bytes()).is_err());
+        assert_eq!(parse_signing_keys(line.as_bytes()), Ok(vec![key]));
+        assert_eq!(
+            parse_signing_keys(format!("{line}\n").as_bytes()),
+            Ok(vec![key])
+        );
+        assert_eq!(
+            parse_signing_keys(format!("{line}\r\n").as_bytes()),
+            Ok(vec![key])
+        );
+        assert!(parse_signing_keys(&line.as_bytes()[..43]).is_err());
+        assert!(parse_signing_keys(STANDARD.encode([1u8; 33]).as_bytes()).is_err());
         let url_safe = base64::engine::general_purpose::URL_SAFE.encode([0xfbu8; 32]);
-        assert!(parse_signing_key(url_safe.as_bytes()).is_err());
+        assert!(parse_signing_keys(url_safe.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn reads_several_keys_in_order_skipping_blank_lines_and_comments() {
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let text = format!(
+            "# current\n{}\n\n  \n# next, published before it signs\r\n{}\n\n",
+            STANDARD.encode(a),
+            STANDARD.encode(b)
+        );
+        assert_eq!(parse_signing_keys(text.as_bytes()), Ok(vec![a, b]));
+    }
+
+    #[test]
+    fn refuses_a_file_with_a_malformed_line_naming_its_number() {
+        let good = STANDARD.encode([1u8; 32]);
+        let text = format!("{good}\n# comment\n{good} \n");
+        let reason = parse_signing_keys(text.as_bytes()).unwrap_err();
+        assert!(reason.starts_with("line 3:"), "{reason}");
+        let text = format!("{good}\nnot-a-key\n");
+        assert!(
+            parse_signing_keys(text.as_bytes())
+                .unwrap_err()
+                .starts_with("line 2:")
+        );
+    }
+
+    #[test]
+    fn refuses_a_file_with_no_key_or_too_many() {
+        assert_eq!(parse_signing_keys(b""), Err("it holds no key".to_owned()));
+        assert_eq!(
+            parse_signing_keys(b"# only a comment\n\n"),
+            Err("it holds no key".to_owned())
+        );
+        let line = format!("{}\n", STANDARD.encode([3u8; 32]));
+        let most = line.repeat(MAX_CONTROL_PLANE_KEYS);
+        assert_eq!(parse_signing_keys(most.as_bytes()).unwrap().len(), 16);
+        let over = line.repeat(MAX_CONTROL_PLANE_KEYS + 1);
+        assert!(
+            parse_signing_keys(over.as_bytes())
+                .unwrap_err()
+                .contains("more than 16")
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use serde_json::Value;
 use super::access::{ApiToken, TokenEvent};
 use super::faults::Faults;
 use super::journal::ManagementEvent;
+use super::keys::StoredKey;
 use super::model::{Execution, Held, Rotation, SecretMeta, State};
 use super::tls::TlsParts;
 
@@ -159,6 +160,24 @@ pub enum StoreError {
     /// parameters, never part of a statement, so they cannot appear here.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// `rotate-master-key` on a database that does not exist.
+    #[error("the database file {path} does not exist; there is nothing to rewrap")]
+    NoDatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `rotate-master-key` given the same key as old and new.
+    #[error(
+        "the new master key in {path} is the same key as the old one; make a new one \
+         (head -c 32 /dev/urandom > FILE; chmod 600 FILE)"
+    )]
+    SameMasterKey {
+        /// The new key's file.
+        path: PathBuf,
+    },
+    /// A kept signing key has a role this control plane does not know.
+    #[error("a stored signing key has an unknown role; refusing to start")]
+    SigningKeyRole,
     /// A JSON column (faults, events) failed to (de)serialise.
     #[error("a stored JSON column cannot be read")]
     Json,
@@ -194,6 +213,12 @@ pub trait Store: Send + Sync {
     fn load_identity(&self) -> Result<Option<Identity>, StoreError>;
     /// Keeps the identity (the memory engine keeps nothing).
     fn save_identity(&self, identity: &Identity) -> Result<(), StoreError>;
+    /// The kept signing keys with their roles; empty when none was ever rotated (the identity's
+    /// key is then the only one, current).
+    fn load_signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Replaces the kept signing keys with `keys` (exactly one current), and the identity's
+    /// signing key with the current one, in one transaction.
+    fn save_signing_keys(&self, keys: &[StoredKey]) -> Result<(), StoreError>;
     /// A new tenant (and its data key).
     fn create_tenant(&self, tenant: &str, created_at: u64) -> Result<(), StoreError>;
     /// A new environment.
@@ -279,6 +304,12 @@ impl Store for MemoryStore {
         Ok(None)
     }
     fn save_identity(&self, _: &Identity) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn load_signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn save_signing_keys(&self, _: &[StoredKey]) -> Result<(), StoreError> {
         Ok(())
     }
     fn create_tenant(&self, _: &str, _: u64) -> Result<(), StoreError> {

@@ -2,12 +2,14 @@
 //! and key material sealed ([`super::sealing`]).
 //!
 //! Tables: `schema_version`, `meta` (the master-key check), `identity` (signing key and TLS,
+//! sealed with the master key), `signing_keys` (every published signing key and its role,
 //! sealed with the master key), `tenants` (with the data key wrapped by the master key),
 //! `environments`, `configs`, `secrets` (`config = ''` for tenant-wide values; the value column
 //! is `nonce || ciphertext || tag`), `executions` (the token's SHA-256, never the token) and
 //! `audit_events` (names, never values; `UNIQUE (execution, seq)`); since schema 2, `rotations`
 //! (each version of a secret: when, by whom, why), `management_events` (the audit of the
-//! management API), `token_events` (tokens made and revoked) and `api_tokens` (each token's SHA-256, never the token).
+//! management API), `token_events` (tokens made and revoked) and `api_tokens` (each token's
+//! SHA-256, never the token); since schema 3, `signing_keys` (every published signing key).
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -25,10 +27,13 @@ use super::{Identity, Scope, Store, StoreError};
 use crate::control_plane::access::{ApiToken, TokenEvent};
 use crate::control_plane::faults::Faults;
 use crate::control_plane::journal::ManagementEvent;
+use crate::control_plane::keys::StoredKey;
 use crate::control_plane::model::{Execution, Held, Rotation, SecretMeta, State};
 use crate::control_plane::tls::TlsParts;
 
+mod keys;
 mod load;
+pub mod rotate;
 mod schema;
 
 use load::open_text;
@@ -252,6 +257,14 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn load_signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.read_signing_keys()
+    }
+
+    fn save_signing_keys(&self, keys: &[StoredKey]) -> Result<(), StoreError> {
+        self.write_signing_keys(keys)
     }
 
     fn create_tenant(&self, tenant: &str, created_at: u64) -> Result<(), StoreError> {

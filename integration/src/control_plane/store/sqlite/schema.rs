@@ -55,6 +55,14 @@ CREATE TABLE token_events (
     seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     token TEXT NOT NULL, role TEXT NOT NULL);
 ",
+    // 3: signing-key rotation: every published key, its role, and its PKCS#8 document sealed with
+    // the master key (AAD `identity` + `signing-key/ID`). The identity's `signing-key` row
+    // stays the current key.
+    r"
+CREATE TABLE signing_keys (
+    id TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN ('current', 'next', 'previous')),
+    created_at INTEGER NOT NULL, sealed BLOB NOT NULL);
+",
 ];
 
 /// The rows of the `identity` table, in [`Identity`](super::super::Identity) order, and how errors name them.
@@ -65,6 +73,12 @@ pub(super) const IDENTITY_PARTS: [(&str, &str); 5] = [
     ("tls-server-der", "server certificate"),
     ("tls-server-key", "server key"),
 ];
+
+/// The `what` (in the AAD) of a kept signing key: bound to its id, so a row moved to another
+/// id does not open.
+pub(crate) fn signing_key_what(id: &str) -> String {
+    format!("signing-key/{id}")
+}
 
 /// Applies the migrations not yet applied, each in its own transaction.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
