@@ -9,7 +9,6 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 
@@ -24,6 +23,7 @@ use base64::engine::general_purpose::STANDARD;
 use ring::agreement::{EphemeralPrivateKey, X25519};
 use ring::rand::SystemRandom;
 use serde_json::{Value, json};
+use support::sqlite::{SqliteFiles, write_key};
 use support::{Env, fingerprint};
 
 const API_KEY: &str = "sk-durable-marker-0f9e8d7c6b5a";
@@ -33,29 +33,17 @@ const REPLACED: &str = "replaced-marker-old-value-77aa";
 const CONTROL_PLANE: &str = env!("CARGO_BIN_EXE_ax-control-plane");
 
 /// A database file and a master key in a private temporary directory.
-struct Files {
-    dir: tempfile::TempDir,
+type Files = SqliteFiles;
+
+/// What these tests do with the files beyond the shared helpers.
+trait DurableFiles {
+    fn storage(&self) -> Storage;
+    fn config(&self) -> Config;
+    fn start(&self) -> Env;
+    fn flip_byte(&self, tenant: &str, offset: usize);
 }
 
-impl Files {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("ax-durable-")
-            .tempdir()
-            .unwrap();
-        let files = Self { dir };
-        write_key(&files.key(), &[7u8; 32], 0o600);
-        files
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("control-plane.db")
-    }
-
-    fn key(&self) -> PathBuf {
-        self.dir.path().join("master.key")
-    }
-
+impl DurableFiles for SqliteFiles {
     fn storage(&self) -> Storage {
         Storage::Sqlite {
             path: self.db(),
@@ -73,19 +61,6 @@ impl Files {
 
     fn start(&self) -> Env {
         Env::with_config(self.config())
-    }
-
-    /// The raw bytes of the database and its -wal and -shm files, as far as they exist.
-    fn raw_bytes(&self) -> Vec<(String, Vec<u8>)> {
-        ["", "-wal", "-shm"]
-            .iter()
-            .filter_map(|suffix| {
-                let path = PathBuf::from(format!("{}{suffix}", self.db().display()));
-                std::fs::read(&path)
-                    .ok()
-                    .map(|b| (path.display().to_string(), b))
-            })
-            .collect()
     }
 
     /// Flips one byte of every sealed value of `tenant`, with rusqlite directly.
@@ -107,17 +82,6 @@ impl Files {
             .unwrap();
         assert_eq!(changed, 1);
     }
-
-    /// Runs SQL on the database directly, as an attacker with write access to the file would.
-    fn sql(&self, sql: &str) {
-        let conn = rusqlite::Connection::open(self.db()).unwrap();
-        conn.execute_batch(sql).unwrap();
-    }
-}
-
-fn write_key(path: &Path, bytes: &[u8], mode: u32) {
-    std::fs::write(path, bytes).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// Fetches the bundle of `id` with `token`, opening it with `public_key_b64` when it is 200:
@@ -187,7 +151,7 @@ fn post_audit(admin: &Admin, id: &str, token: &str, events: Vec<Value>) -> HttpR
 
 #[test]
 fn everything_outlives_a_restart_on_the_same_file_and_master_key() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-durable-", 7);
     let env = files.start();
     env.tenant("acme", &[("API_KEY", API_KEY), ("DB_URL", REPLACED)]);
     env.admin
@@ -323,7 +287,7 @@ fn assert_no_form_in(files: &Files, values: &[&str]) {
 
 #[test]
 fn the_database_file_holds_no_value_in_any_form() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-durable-", 7);
     let env = files.start();
     env.tenant("acme", &[("API_KEY", API_KEY), ("DB_URL", REPLACED)]);
     env.admin
@@ -425,7 +389,7 @@ impl Drop for Process {
 
 #[test]
 fn a_tampered_or_moved_value_is_refused_and_never_served() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-durable-", 7);
     let plane = Process::start(&files);
     let admin = plane.admin();
     for (tenant, name) in [
@@ -494,7 +458,7 @@ fn a_tampered_or_moved_value_is_refused_and_never_served() {
 
 #[test]
 fn a_wrong_or_badly_kept_master_key_is_refused_at_start_with_a_clear_error() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-durable-", 7);
     drop(ControlPlane::start(files.config()).unwrap());
     let refused = |config: Config| match ControlPlane::start(config) {
         Ok(_) => panic!("started"),
@@ -551,7 +515,7 @@ fn a_wrong_or_badly_kept_master_key_is_refused_at_start_with_a_clear_error() {
 
 #[test]
 fn a_token_raced_by_two_fetches_on_two_instances_is_accepted_exactly_once() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-durable-", 7);
     let one = files.start();
     one.tenant("acme", &[("API_KEY", API_KEY)]);
     let mut executions = Vec::new();
@@ -596,7 +560,7 @@ fn a_token_raced_by_two_fetches_on_two_instances_is_accepted_exactly_once() {
 
 #[test]
 fn a_database_file_open_to_others_or_from_a_newer_schema_is_refused() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-durable-", 7);
     drop(ControlPlane::start(files.config()).unwrap());
     let conn = rusqlite::Connection::open(files.db()).unwrap();
     let version: i64 = conn

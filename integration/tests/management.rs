@@ -5,8 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -14,48 +15,14 @@ use ax_integration::admin::{Admin, AdminError};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
+use support::sqlite::SqliteFiles;
 
 const CONTROL_PLANE: &str = env!("CARGO_BIN_EXE_ax-control-plane");
 const VALUE_ONE: &str = "sk-management-marker-first-1a2b";
 const VALUE_TWO: &str = "sk-management-marker-second-3c4d";
 
-/// A database, a master key and a state directory in one private temporary directory.
-struct Files {
-    dir: tempfile::TempDir,
-}
-
-impl Files {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("ax-management-")
-            .tempdir()
-            .unwrap();
-        let key = dir.path().join("master.key");
-        std::fs::write(&key, [9u8; 32]).unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        Self { dir }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("control-plane.db")
-    }
-
-    fn sql(&self, sql: &str) {
-        rusqlite::Connection::open(self.db())
-            .unwrap()
-            .execute_batch(sql)
-            .unwrap();
-    }
-
-    /// The raw bytes of the database and its -wal file.
-    fn raw(&self) -> Vec<u8> {
-        let mut all = std::fs::read(self.db()).unwrap();
-        if let Ok(wal) = std::fs::read(format!("{}-wal", self.db().display())) {
-            all.extend(wal);
-        }
-        all
-    }
-}
+/// A database, a master key and (beside them) a state directory.
+type Files = SqliteFiles;
 
 /// The binary, started on the files; stopped (SIGTERM) when dropped.
 struct Plane {
@@ -135,7 +102,7 @@ fn actions(events: &Value) -> Vec<String> {
 
 #[test]
 fn a_secret_carries_its_description_metadata_and_rotation_reminder() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-management-", 9);
     let plane = Plane::start(&files);
     let admin = plane.admin();
     admin.create_tenant("acme").unwrap();
@@ -205,7 +172,7 @@ fn a_secret_carries_its_description_metadata_and_rotation_reminder() {
 
 #[test]
 fn oversized_or_malformed_annotations_are_refused_without_quoting_them() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-management-", 9);
     let plane = Plane::start(&files);
     let admin = plane.admin();
     admin.create_tenant("acme").unwrap();
@@ -238,7 +205,7 @@ fn oversized_or_malformed_annotations_are_refused_without_quoting_them() {
 
 #[test]
 fn each_replace_is_a_rotation_in_the_history_with_its_actor_and_reason() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-management-", 9);
     let plane = Plane::start(&files);
     let admin = plane.admin();
     admin.create_tenant("acme").unwrap();
@@ -287,7 +254,7 @@ fn each_replace_is_a_rotation_in_the_history_with_its_actor_and_reason() {
 
 #[test]
 fn management_actions_are_audited_with_their_actor_and_can_be_filtered_and_paged() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-management-", 9);
     let plane = Plane::start(&files);
     let admin = plane.admin();
     admin.create_tenant("acme").unwrap();
@@ -394,7 +361,7 @@ fn management_actions_are_audited_with_their_actor_and_can_be_filtered_and_paged
 
 #[test]
 fn access_events_are_filtered_by_action_and_time_window() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-management-", 9);
     let plane = Plane::start(&files);
     let admin = plane.admin();
     admin.create_tenant("acme").unwrap();
@@ -440,7 +407,7 @@ fn access_events_are_filtered_by_action_and_time_window() {
 
 #[test]
 fn each_role_may_call_its_routes_and_is_refused_the_others_with_403() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-management-", 9);
     let plane = Plane::start(&files);
     let admin = plane.admin();
     admin.create_tenant("acme").unwrap();
@@ -578,7 +545,7 @@ fn each_role_may_call_its_routes_and_is_refused_the_others_with_403() {
 
 #[test]
 fn a_restart_keeps_metadata_history_tokens_and_the_management_audit() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-management-", 9);
     let plane = Plane::start(&files);
     let admin = plane.admin();
     admin.create_tenant("acme").unwrap();
@@ -615,7 +582,7 @@ fn a_restart_keeps_metadata_history_tokens_and_the_management_audit() {
     plane.stop();
 
     // The tokens are kept as digests only.
-    let raw_db = files.raw();
+    let raw_db: Vec<u8> = files.raw_bytes().into_iter().flat_map(|(_, b)| b).collect();
     for token in [&viewer_token, &manager_token] {
         assert!(memchr::memmem::find(&raw_db, token.as_bytes()).is_none());
     }
@@ -652,7 +619,7 @@ fn a_restart_keeps_metadata_history_tokens_and_the_management_audit() {
 
 #[test]
 fn a_database_of_schema_1_is_migrated_at_start_and_keeps_its_secrets() {
-    let files = Files::new();
+    let files = SqliteFiles::new("ax-management-", 9);
     let plane = Plane::start(&files);
     let admin = plane.admin();
     admin.create_tenant("acme").unwrap();

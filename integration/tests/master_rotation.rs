@@ -7,12 +7,12 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use ax_integration::control_plane::store::Storage;
 use ax_integration::control_plane::{Config, ControlPlane, StartError};
+use support::sqlite::write_key;
 use support::{Env, fingerprint};
 
 const API_KEY: &str = "sk-master-rotation-marker-1a2b3c";
@@ -86,11 +86,6 @@ impl Files {
         .collect::<Result<_, _>>()
         .unwrap()
     }
-}
-
-fn write_key(path: &Path, bytes: &[u8], mode: u32) {
-    std::fs::write(path, bytes).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 fn refused(out: &Output, needle: &str) {

@@ -10,6 +10,8 @@
     clippy::panic
 )]
 
+pub mod sqlite;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
