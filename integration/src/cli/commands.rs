@@ -1,0 +1,384 @@
+//! Each command as one management call (CONTROL_PLANE.md, "Management API"), its answer printed
+//! as JSON (`--json`, as it came) or as text.
+
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::args::{AuditArgs, Cli, Command, NamedCommand, SecretsCommand, SetArgs, TokensCommand};
+use super::connect::{Connection, ConnectionArgs};
+use super::error::{self, CliError};
+use super::{table, value};
+use crate::admin::encode_component as enc;
+use crate::https::HttpResponse;
+
+/// Runs the parsed command.
+pub(super) fn dispatch(cli: &Cli, conn_args: &ConnectionArgs) -> Result<(), CliError> {
+    if let Command::Completions { shell } = &cli.command {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(*shell, &mut cmd, "ax", &mut std::io::stdout());
+        return Ok(());
+    }
+    let tenant = || {
+        cli.tenant
+            .as_deref()
+            .map(enc)
+            .ok_or_else(|| CliError::Usage(error::NO_TENANT.into()))
+    };
+    // A value is read before connecting, so bad input fails without a round trip.
+    let value = match &cli.command {
+        Command::Secrets(SecretsCommand::Set(set)) => {
+            check_set(set)?;
+            Some(value::read_value(set.value_file.as_deref())?)
+        }
+        _ => None,
+    };
+    let conn = Connection::open(conn_args)?;
+    let out = Output { json: cli.json };
+    match &cli.command {
+        Command::Secrets(cmd) => {
+            let base = format!("/v1/tenants/{}/secrets", tenant()?);
+            match cmd {
+                SecretsCommand::Set(set) => {
+                    let value =
+                        value.ok_or_else(|| CliError::BadInput(error::EMPTY_VALUE.into()))?;
+                    set_secret(&conn, &out, &tenant()?, set, &value)
+                }
+                SecretsCommand::List => {
+                    out.list(&conn.call("GET", &base, None)?, "secrets", SECRET_COLUMNS)
+                }
+                SecretsCommand::Get { name } => {
+                    let r = conn.call("GET", &format!("{base}/{}", enc(name)), None)?;
+                    out.object(&r, SECRET_FIELDS)
+                }
+                SecretsCommand::History { name } => out.list(
+                    &conn.call("GET", &format!("{base}/{}/history", enc(name)), None)?,
+                    "versions",
+                    &[
+                        ("VERSION", "version", false),
+                        ("AT", "at", true),
+                        ("ACTOR", "actor", false),
+                        ("ACTION", "action", false),
+                        ("REASON", "reason", false),
+                    ],
+                ),
+                SecretsCommand::Delete { name } => {
+                    let r = conn.call("DELETE", &format!("{base}/{}", enc(name)), None)?;
+                    out.done(&r, &format!("deleted secret {name}"))
+                }
+            }
+        }
+        Command::Configs(cmd) => named(&conn, &out, &tenant()?, "configs", "config", cmd),
+        Command::Envs(cmd) => named(&conn, &out, &tenant()?, "environments", "environment", cmd),
+        Command::Audit(a) => audit(&conn, &out, &tenant()?, a),
+        Command::Tokens(cmd) => tokens(&conn, &out, cmd),
+        Command::Completions { .. } => Ok(()),
+    }
+}
+
+const SECRET_COLUMNS: &[(&str, &str, bool)] = &[
+    ("NAME", "name", false),
+    ("VERSION", "version", false),
+    ("UPDATED", "updated_at", true),
+    ("ROTATION DUE", "rotation_due_at", true),
+    ("OVERDUE", "overdue", false),
+    ("DESCRIPTION", "description", false),
+];
+
+const SECRET_FIELDS: &[(&str, bool)] = &[
+    ("name", false),
+    ("version", false),
+    ("created_at", true),
+    ("updated_at", true),
+    ("description", false),
+    ("metadata", false),
+    ("rotation_days", false),
+    ("rotation_due_at", true),
+    ("overdue", false),
+];
+
+/// How answers are printed.
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    /// Prints the body as it came for `--json` (`{}` when empty); else runs `text`.
+    fn emit(&self, r: &HttpResponse, text: impl FnOnce(&Value)) -> Result<(), CliError> {
+        if self.json {
+            let mut stdout = std::io::stdout().lock();
+            let body: &[u8] = if r.body.is_empty() { b"{}" } else { &r.body };
+            let _ = stdout.write_all(body);
+            let _ = stdout.write_all(b"\n");
+        } else {
+            text(&r.json());
+        }
+        Ok(())
+    }
+
+    fn list(
+        &self,
+        r: &HttpResponse,
+        key: &str,
+        columns: &[(&str, &str, bool)],
+    ) -> Result<(), CliError> {
+        self.emit(r, |v| table::print_list(v.get(key), columns))
+    }
+
+    fn object(&self, r: &HttpResponse, fields: &[(&str, bool)]) -> Result<(), CliError> {
+        self.emit(r, |v| table::print_object(v, fields))
+    }
+
+    fn done(&self, r: &HttpResponse, line: &str) -> Result<(), CliError> {
+        self.emit(r, |_| println!("{line}"))
+    }
+}
+
+/// Flags a config override does not have are refused before anything is read or sent.
+fn check_set(set: &SetArgs) -> Result<(), CliError> {
+    if set.config.is_some()
+        && (set.description.is_some()
+            || set.metadata.is_some()
+            || set.rotation_days.is_some()
+            || set.reason.is_some())
+    {
+        return Err(CliError::Usage(error::OVERRIDE_FIELDS.into()));
+    }
+    Ok(())
+}
+
+/// The `PUT` body. Serialised straight into a wiped buffer: the value is never copied into a
+/// `serde_json::Value` that would be freed unwiped.
+#[derive(Serialize)]
+struct PutBody<'a> {
+    value: &'a str,
+    replace: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<serde_json::Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+fn set_secret(
+    conn: &Connection,
+    out: &Output,
+    tenant: &str,
+    set: &SetArgs,
+    value: &str,
+) -> Result<(), CliError> {
+    let metadata = match &set.metadata {
+        None => None,
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) if m.values().all(Value::is_string) => Some(m),
+            _ => return Err(CliError::BadInput(error::BAD_METADATA.into())),
+        },
+    };
+    let body = PutBody {
+        value,
+        replace: set.replace,
+        description: set.description.as_deref(),
+        metadata,
+        rotation_days: set.rotation_days,
+        reason: set.reason.as_deref(),
+    };
+    let bytes =
+        Zeroizing::new(serde_json::to_vec(&body).map_err(|e| CliError::BadInput(e.to_string()))?);
+    let path = match &set.config {
+        Some(c) => format!(
+            "/v1/tenants/{tenant}/configs/{}/overrides/{}",
+            enc(c),
+            enc(&set.name)
+        ),
+        None => format!("/v1/tenants/{tenant}/secrets/{}", enc(&set.name)),
+    };
+    let r = conn.call("PUT", &path, Some(&bytes)).map_err(|e| match e {
+        CliError::Api {
+            status: 409,
+            code,
+            message,
+            ..
+        } => CliError::Api {
+            status: 409,
+            code,
+            message,
+            hint: Some(error::HINT_REPLACE),
+        },
+        other => other,
+    })?;
+    let verb = if r.status == 201 {
+        "created"
+    } else {
+        "replaced"
+    };
+    out.emit(&r, |v| {
+        println!(
+            "{verb} {} version {}",
+            set.name,
+            table::cell(v.get("version"), false)
+        );
+    })
+}
+
+fn named(
+    conn: &Connection,
+    out: &Output,
+    tenant: &str,
+    route: &str,
+    what: &str,
+    cmd: &NamedCommand,
+) -> Result<(), CliError> {
+    let base = format!("/v1/tenants/{tenant}/{route}");
+    match cmd {
+        NamedCommand::List => {
+            let r = conn.call("GET", &base, None)?;
+            out.emit(&r, |v| {
+                let items = v.get(route);
+                if route == "configs" {
+                    let rows: Vec<Vec<String>> = items
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .map(|c| {
+                                    let overrides = c
+                                        .get("overrides")
+                                        .and_then(Value::as_array)
+                                        .map(|o| {
+                                            o.iter()
+                                                .map(|x| table::cell(x.get("name"), false))
+                                                .collect::<Vec<_>>()
+                                                .join(",")
+                                        })
+                                        .unwrap_or_default();
+                                    vec![
+                                        table::cell(c.get("name"), false),
+                                        table::cell(c.get("created_at"), true),
+                                        if overrides.is_empty() {
+                                            "-".into()
+                                        } else {
+                                            overrides
+                                        },
+                                    ]
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    table::print(&["NAME", "CREATED", "OVERRIDES"], &rows);
+                } else {
+                    table::print_list(
+                        items,
+                        &[("NAME", "name", false), ("CREATED", "created_at", true)],
+                    );
+                }
+            })
+        }
+        NamedCommand::Create { name } => {
+            let r = conn.call("PUT", &format!("{base}/{}", enc(name)), None)?;
+            let verb = if r.status == 201 {
+                "created"
+            } else {
+                "exists:"
+            };
+            out.done(&r, &format!("{verb} {what} {name}"))
+        }
+        NamedCommand::Delete { name } => {
+            let r = conn.call("DELETE", &format!("{base}/{}", enc(name)), None)?;
+            out.done(&r, &format!("deleted {what} {name}"))
+        }
+    }
+}
+
+fn audit(conn: &Connection, out: &Output, tenant: &str, a: &AuditArgs) -> Result<(), CliError> {
+    let mut query = Vec::new();
+    if let Some(n) = &a.name {
+        query.push(format!("name={}", enc(n)));
+    }
+    if let Some(d) = a.days {
+        query.push(format!("days={d}"));
+    }
+    if let Some(x) = &a.action {
+        query.push(format!("action={}", enc(x)));
+    }
+    if let Some(k) = &a.kind {
+        query.push(format!("kind={}", enc(k)));
+    }
+    if let Some(l) = a.limit {
+        query.push(format!("limit={l}"));
+    }
+    let mut path = format!("/v1/tenants/{tenant}/audit");
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query.join("&"));
+    }
+    let r = conn.call("GET", &path, None)?;
+    out.emit(&r, |v| {
+        let rows: Vec<Vec<String>> = v
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|events| {
+                events
+                    .iter()
+                    .map(|e| {
+                        let who = match e.get("actor") {
+                            Some(Value::String(s)) => s.clone(),
+                            _ => format!("execution {}", table::cell(e.get("execution_id"), false)),
+                        };
+                        let what = match e.get("name") {
+                            Some(Value::String(s)) => s.clone(),
+                            _ => table::cell(e.get("names"), false),
+                        };
+                        vec![
+                            table::cell(e.get("time"), true),
+                            table::cell(e.get("kind"), false).replace('-', "access"),
+                            table::cell(e.get("action"), false),
+                            what,
+                            who,
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        table::print(&["TIME", "KIND", "ACTION", "NAME", "WHO"], &rows);
+        if let Some(Value::String(c)) = v.get("next_cursor") {
+            println!("(more: the API's next_cursor is {c})");
+        }
+    })
+}
+
+fn tokens(conn: &Connection, out: &Output, cmd: &TokensCommand) -> Result<(), CliError> {
+    match cmd {
+        TokensCommand::List => out.list(
+            &conn.call("GET", "/v1/tokens", None)?,
+            "tokens",
+            &[
+                ("NAME", "name", false),
+                ("ROLE", "role", false),
+                ("CREATED", "created_at", true),
+                ("BY", "created_by", false),
+            ],
+        ),
+        TokensCommand::Create { name, role } => {
+            #[derive(Serialize)]
+            struct Body<'a> {
+                name: &'a str,
+                role: &'a str,
+            }
+            let body = serde_json::to_vec(&Body { name, role })
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            let r = conn.call("POST", "/v1/tokens", Some(&body))?;
+            out.emit(&r, |v| {
+                println!("created token {name} ({role}); it is shown this once:");
+                println!("{}", table::cell(v.get("token"), false));
+            })
+        }
+        TokensCommand::Revoke { name } => {
+            let r = conn.call("DELETE", &format!("/v1/tokens/{}", enc(name)), None)?;
+            out.done(&r, &format!("revoked token {name}"))
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The management CLI `ax`, the real binary against the real `ax-control-plane` on a SQLite
+//! file: set from stdin, the `--replace` confirmation, list/get/history/delete, `--json`,
+//! configs, environments, the audit, tokens and their roles, the exit codes, and that a value
+//! never appears in any output or error nor in argv.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+const CONTROL_PLANE: &str = env!("CARGO_BIN_EXE_ax-control-plane");
+const AX: &str = env!("CARGO_BIN_EXE_ax");
+const VALUE_ONE: &str = "sk-cli-marker-first-9f8e";
+const VALUE_TWO: &str = "sk-cli-marker-second-7d6c";
+
+/// A control plane on a SQLite file in a private temporary directory; SIGTERM when dropped.
+struct Plane {
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Plane {
+    fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("ax-cli-")
+            .tempdir()
+            .unwrap();
+        let key = dir.path().join("master.key");
+        std::fs::write(&key, [7u8; 32]).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut child = Command::new(CONTROL_PLANE)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("--db")
+            .arg(dir.path().join("cp.db"))
+            .arg("--master-key-file")
+            .arg(&key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The URL line is printed once the state directory is complete: no sleep needed.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("https://"), "no URL printed: {line:?}");
+        Self { dir, child }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+}
+
+impl Drop for Plane {
+    fn drop(&mut self) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        let _ = kill(pid, Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+/// One `ax` run: its exit code and both streams, and the argv it was given.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    argv: Vec<String>,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("--json output does not parse ({e}): {}", self.stdout))
+    }
+}
+
+/// Every `ax` run of a test, so the leak check sees all of them.
+#[derive(Default)]
+struct Ax {
+    runs: Vec<(String, String, Vec<String>)>,
+}
+
+impl Ax {
+    /// Runs `ax --state-dir STATE --tenant acme ARGS`, with `stdin` on its standard input.
+    fn run(&mut self, plane: &Plane, args: &[&str], stdin: &str) -> Run {
+        let mut cmd = Command::new(AX);
+        cmd.arg("--state-dir")
+            .arg(plane.state())
+            .args(["--tenant", "acme"])
+            .args(args)
+            .env_remove("AX_URL")
+            .env_remove("AX_TOKEN")
+            .env_remove("AX_TENANT")
+            .env_remove("AX_CA_FILE");
+        self.exec(cmd, stdin)
+    }
+
+    fn exec(&mut self, mut cmd: Command, stdin: &str) -> Run {
+        let argv: Vec<String> = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
+        let run = Run {
+            code: status.code().unwrap(),
+            stdout: String::from_utf8(stdout).unwrap(),
+            stderr: String::from_utf8(stderr).unwrap(),
+            argv,
+        };
+        self.runs
+            .push((run.stdout.clone(), run.stderr.clone(), run.argv.clone()));
+        run
+    }
+
+    /// No run printed a value, on either stream, nor was given one in argv.
+    fn assert_no_leak(&self) {
+        for (out, err, argv) in &self.runs {
+            for v in [VALUE_ONE, VALUE_TWO] {
+                assert!(!out.contains(v), "a value in stdout: {out}");
+                assert!(!err.contains(v), "a value in stderr: {err}");
+                assert!(!argv.iter().any(|a| a.contains(v)), "a value in argv");
+            }
+        }
+    }
+}
+
+fn tenant(plane: &Plane) {
+    ax_integration::admin::Admin::from_state_dir(&plane.state())
+        .unwrap()
+        .create_tenant("acme")
+        .unwrap();
+}
+
+#[test]
+fn a_secret_is_set_from_stdin_replaced_only_with_confirmation_listed_and_deleted() {
+    let plane = Plane::start();
+    tenant(&plane);
+    let mut ax = Ax::default();
+
+    let set = ax.run(
+        &plane,
+        &[
+            "secrets",
+            "set",
+            "API_KEY",
+            "--description",
+            "the payments key",
+            "--metadata",
+            r#"{"team":"payments"}"#,
+            "--rotation-days",
+            "30",
+        ],
+        &format!("{VALUE_ONE}\n"),
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    assert!(
+        set.stdout.contains("created API_KEY version 1"),
+        "{}",
+        set.stdout
+    );
+
+    let again = ax.run(&plane, &["secrets", "set", "API_KEY"], VALUE_TWO);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(again.stderr.contains("409"), "{}", again.stderr);
+    assert!(again.stderr.contains("add --replace"), "{}", again.stderr);
+
+    let replaced = ax.run(
+        &plane,
+        &[
+            "--json",
+            "secrets",
+            "set",
+            "API_KEY",
+            "--replace",
+            "--reason",
+            "leaked in a log",
+        ],
+        VALUE_TWO,
+    );
+    assert_eq!(replaced.code, 0, "{}", replaced.stderr);
+    assert_eq!(replaced.json()["version"], 2);
+
+    let list = ax.run(&plane, &["--json", "secrets", "list"], "");
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let secrets = list.json()["secrets"].as_array().unwrap().clone();
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(secrets[0]["name"], "API_KEY");
+    assert_eq!(secrets[0]["rotation_days"], 30);
+    let text = ax.run(&plane, &["secrets", "list"], "");
+    assert!(text.stdout.starts_with("NAME"), "{}", text.stdout);
+    assert!(text.stdout.contains("API_KEY  2"), "{}", text.stdout);
+
+    let get = ax.run(&plane, &["--json", "secrets", "get", "API_KEY"], "");
+    assert_eq!(get.json()["description"], "the payments key");
+    assert_eq!(get.json()["metadata"]["team"], "payments");
+    let get_text = ax.run(&plane, &["secrets", "get", "API_KEY"], "");
+    assert!(
+        get_text.stdout.contains("version: 2"),
+        "{}",
+        get_text.stdout
+    );
+
+    let history = ax.run(&plane, &["--json", "secrets", "history", "API_KEY"], "");
+    let versions = history.json()["versions"].as_array().unwrap().clone();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1]["action"], "rotate");
+    assert_eq!(versions[1]["reason"], "leaked in a log");
+    let history_text = ax.run(&plane, &["secrets", "history", "API_KEY"], "");
+    assert!(
+        history_text.stdout.contains("leaked in a log"),
+        "{}",
+        history_text.stdout
+    );
+
+    let audit = ax.run(
+        &plane,
+        &[
+            "--json",
+            "audit",
+            "--kind",
+            "management",
+            "--name",
+            "API_KEY",
+        ],
+        "",
+    );
+    let actions: Vec<String> = audit.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["secret_create", "secret_rotate"]);
+
+    let delete = ax.run(&plane, &["secrets", "delete", "API_KEY"], "");
+    assert_eq!(delete.code, 0, "{}", delete.stderr);
+    let gone = ax.run(&plane, &["secrets", "get", "API_KEY"], "");
+    assert_eq!(gone.code, 1);
+    assert!(gone.stderr.contains("404"), "{}", gone.stderr);
+    ax.assert_no_leak();
+}
+
+#[test]
+fn a_value_comes_from_a_file_or_stdin_and_never_from_a_flag() {
+    let plane = Plane::start();
+    tenant(&plane);
+    let mut ax = Ax::default();
+    let file = plane.dir.path().join("value");
+    std::fs::write(&file, VALUE_ONE).unwrap();
+    let from_file = ax.run(
+        &plane,
+        &[
+            "secrets",
+            "set",
+            "FROM_FILE",
+            "--value-file",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(from_file.code, 0, "{}", from_file.stderr);
+
+    // There is no flag that takes a value: clap refuses one as a usage error.
+    let flag = ax.run(&plane, &["secrets", "set", "FLAG", "--value", "x"], "");
+    assert_eq!(flag.code, 64, "{}", flag.stderr);
+    let empty = ax.run(&plane, &["secrets", "set", "EMPTY"], "");
+    assert_eq!(empty.code, 65, "{}", empty.stderr);
+    let metadata = ax.run(
+        &plane,
+        &["secrets", "set", "META", "--metadata", "[1]"],
+        VALUE_TWO,
+    );
+    assert_eq!(metadata.code, 65, "{}", metadata.stderr);
+    ax.assert_no_leak();
+}
+
+#[test]
+fn a_viewer_token_reads_but_is_refused_writes_with_exit_77() {
+    let plane = Plane::start();
+    tenant(&plane);
+    let mut ax = Ax::default();
+    assert_eq!(
+        ax.run(&plane, &["secrets", "set", "SEEN"], VALUE_ONE).code,
+        0
+    );
+    let made = ax.run(
+        &plane,
+        &["--json", "tokens", "create", "auditor", "--role", "viewer"],
+        "",
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let token_file = plane.dir.path().join("viewer-token");
+    std::fs::write(&token_file, made.json()["token"].as_str().unwrap()).unwrap();
+    let listed = ax.run(&plane, &["tokens", "list"], "");
+    assert!(
+        listed.stdout.contains("auditor  viewer"),
+        "{}",
+        listed.stdout
+    );
+
+    let as_viewer = |ax: &mut Ax, args: &[&str], stdin: &str| {
+        let mut cmd = Command::new(AX);
+        cmd.arg("--state-dir")
+            .arg(plane.state())
+            .arg("--token-file")
+            .arg(&token_file)
+            .args(["--tenant", "acme"])
+            .args(args);
+        ax.exec(cmd, stdin)
+    };
+    let read = as_viewer(&mut ax, &["secrets", "list"], "");
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    assert!(read.stdout.contains("SEEN"), "{}", read.stdout);
+    let write = as_viewer(&mut ax, &["secrets", "set", "NEW", "--replace"], VALUE_TWO);
+    assert_eq!(write.code, 77, "{}", write.stderr);
+    assert!(write.stderr.contains("403 forbidden"), "{}", write.stderr);
+    let delete = as_viewer(&mut ax, &["secrets", "delete", "SEEN"], "");
+    assert_eq!(delete.code, 77, "{}", delete.stderr);
+
+    let revoke = ax.run(&plane, &["tokens", "revoke", "auditor"], "");
+    assert_eq!(revoke.code, 0, "{}", revoke.stderr);
+    let revoked = as_viewer(&mut ax, &["secrets", "list"], "");
+    assert_eq!(revoked.code, 77, "{}", revoked.stderr);
+    ax.assert_no_leak();
+}
+
+#[test]
+fn configs_and_environments_are_created_listed_and_deleted() {
+    let plane = Plane::start();
+    tenant(&plane);
+    let mut ax = Ax::default();
+    assert_eq!(
+        ax.run(&plane, &["configs", "create", "nightly"], "").code,
+        0
+    );
+    let over = ax.run(
+        &plane,
+        &["secrets", "set", "API_KEY", "--config", "nightly"],
+        VALUE_ONE,
+    );
+    assert_eq!(over.code, 0, "{}", over.stderr);
+    let configs = ax.run(&plane, &["--json", "configs", "list"], "");
+    assert_eq!(
+        configs.json()["configs"][0]["overrides"][0]["name"],
+        "API_KEY"
+    );
+    let text = ax.run(&plane, &["configs", "list"], "");
+    assert!(text.stdout.contains("API_KEY"), "{}", text.stdout);
+    assert_eq!(
+        ax.run(&plane, &["configs", "delete", "nightly"], "").code,
+        0
+    );
+
+    assert_eq!(ax.run(&plane, &["envs", "create", "staging"], "").code, 0);
+    let envs = ax.run(&plane, &["--json", "envs", "list"], "");
+    let names: Vec<String> = envs.json()["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "staging"), "{names:?}");
+    assert_eq!(ax.run(&plane, &["envs", "delete", "staging"], "").code, 0);
+    ax.assert_no_leak();
+}
+
+#[test]
+fn an_unreachable_control_plane_exits_69_and_a_missing_tenant_64() {
+    let plane = Plane::start();
+    let mut ax = Ax::default();
+    let mut cmd = Command::new(AX);
+    cmd.arg("--state-dir").arg(plane.state()).args([
+        "--url",
+        "https://127.0.0.1:1",
+        "--tenant",
+        "acme",
+        "secrets",
+        "list",
+    ]);
+    let unreachable = ax.exec(cmd, "");
+    assert_eq!(unreachable.code, 69, "{}", unreachable.stderr);
+    assert!(
+        unreachable.stderr.contains("cannot reach"),
+        "{}",
+        unreachable.stderr
+    );
+
+    let mut cmd = Command::new(AX);
+    cmd.arg("--state-dir")
+        .arg(plane.state())
+        .args(["secrets", "list"])
+        .env_remove("AX_TENANT");
+    let no_tenant = ax.exec(cmd, "");
+    assert_eq!(no_tenant.code, 64, "{}", no_tenant.stderr);
+}
+
+#[test]
+fn completions_are_printed_for_bash() {
+    let mut ax = Ax::default();
+    let mut cmd = Command::new(AX);
+    cmd.args(["completions", "bash"]);
+    let run = ax.exec(cmd, "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("_ax()"),
+        "{}",
+        &run.stdout[..200.min(run.stdout.len())]
+    );
+}
