@@ -432,3 +432,55 @@ fn completions_are_printed_for_bash() {
         &run.stdout[..200.min(run.stdout.len())]
     );
 }
+
+#[test]
+fn a_terminal_gets_a_masked_prompt_that_does_not_echo_the_value() {
+    use std::io::Read;
+
+    let plane = Plane::start();
+    tenant(&plane);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut child = Command::new(AX)
+        .arg("--state-dir")
+        .arg(plane.state())
+        .args(["--tenant", "acme", "secrets", "set", "PROMPTED"])
+        .stdin(Stdio::from(pty.slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The prompt is written once echo is off: reading it is the event to wait for.
+    let mut stderr = child.stderr.take().unwrap();
+    let prompt = b"value (not shown): ";
+    let mut seen = vec![0u8; prompt.len()];
+    stderr.read_exact(&mut seen).unwrap();
+    assert_eq!(seen, prompt);
+    let mut master = std::fs::File::from(pty.master);
+    master
+        .write_all(format!("{VALUE_ONE}\n").as_bytes())
+        .unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(stdout.contains("created PROMPTED version 1"), "{stdout}");
+    // What the terminal showed: the child is gone and held the only slave, so the read ends
+    // (EIO) once the echoed bytes, if any, are read.
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        shown.extend_from_slice(&buf[..n]);
+    }
+    let shown = String::from_utf8_lossy(&shown);
+    assert!(!shown.contains(VALUE_ONE), "the terminal echoed the value");
+    assert!(!rest.contains(VALUE_ONE) && !stdout.contains(VALUE_ONE));
+}
