@@ -484,3 +484,45 @@ fn a_terminal_gets_a_masked_prompt_that_does_not_echo_the_value() {
     assert!(!shown.contains(VALUE_ONE), "the terminal echoed the value");
     assert!(!rest.contains(VALUE_ONE) && !stdout.contains(VALUE_ONE));
 }
+
+#[test]
+fn a_rotation_replaces_with_a_reason_and_never_creates() {
+    let plane = Plane::start();
+    tenant(&plane);
+    let mut ax = Ax::default();
+    assert_eq!(
+        ax.run(&plane, &["secrets", "set", "DB_URL"], VALUE_ONE)
+            .code,
+        0
+    );
+    let rotated = ax.run(
+        &plane,
+        &["secrets", "rotate", "DB_URL", "--reason", "quarterly"],
+        VALUE_TWO,
+    );
+    assert_eq!(rotated.code, 0, "{}", rotated.stderr);
+    assert!(
+        rotated.stdout.contains("replaced DB_URL version 2"),
+        "{}",
+        rotated.stdout
+    );
+    let history = ax.run(&plane, &["--json", "secrets", "history", "DB_URL"], "");
+    assert_eq!(history.json()["versions"][1]["reason"], "quarterly");
+
+    let missing = ax.run(
+        &plane,
+        &["secrets", "rotate", "NOT_THERE", "--reason", "quarterly"],
+        VALUE_TWO,
+    );
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("ax secrets set"),
+        "{}",
+        missing.stderr
+    );
+    let list = ax.run(&plane, &["--json", "secrets", "list"], "");
+    assert_eq!(list.json()["secrets"].as_array().unwrap().len(), 1);
+    let no_reason = ax.run(&plane, &["secrets", "rotate", "DB_URL"], VALUE_ONE);
+    assert_eq!(no_reason.code, 64, "{}", no_reason.stderr);
+    ax.assert_no_leak();
+}

@@ -69,6 +69,8 @@ pub enum Command {
 pub enum SecretsCommand {
     /// Saves a secret; its value from stdin, --value-file or a masked prompt.
     Set(SetArgs),
+    /// Rotates an existing secret: a new value and why (`set --replace --reason`).
+    Rotate(RotateArgs),
     /// Names and metadata of every secret.
     List,
     /// One secret's metadata (never its value).
@@ -89,7 +91,7 @@ pub enum SecretsCommand {
 }
 
 /// `ax secrets set`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SetArgs {
     /// The secret's name.
     pub name: String,
@@ -114,6 +116,35 @@ pub struct SetArgs {
     /// Why (kept in the history and the audit).
     #[arg(long)]
     pub reason: Option<String>,
+}
+
+/// `ax secrets rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The secret's name.
+    pub name: String,
+    /// Read the new value from this file (all of it, one trailing newline removed).
+    #[arg(long)]
+    pub value_file: Option<PathBuf>,
+    /// Why (kept in the history and the audit).
+    #[arg(long)]
+    pub reason: String,
+}
+
+impl RotateArgs {
+    /// The same as `set NAME --replace --reason R`.
+    pub fn as_set(&self) -> SetArgs {
+        SetArgs {
+            name: self.name.clone(),
+            value_file: self.value_file.clone(),
+            description: None,
+            metadata: None,
+            config: None,
+            replace: true,
+            rotation_days: None,
+            reason: Some(self.reason.clone()),
+        }
+    }
 }
 
 /// `ax configs ...` and `ax envs ...`.

@@ -1,6 +1,7 @@
 //! Each command as one management call (CONTROL_PLANE.md, "Management API"), its answer printed
 //! as JSON (`--json`, as it came) or as text.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use serde::Serialize;
@@ -27,13 +28,19 @@ pub(super) fn dispatch(cli: &Cli, conn_args: &ConnectionArgs) -> Result<(), CliE
             .map(enc)
             .ok_or_else(|| CliError::Usage(error::NO_TENANT.into()))
     };
-    // A value is read before connecting, so bad input fails without a round trip.
-    let value = match &cli.command {
-        Command::Secrets(SecretsCommand::Set(set)) => {
+    // `rotate` is `set --replace --reason`; a value is read before connecting, so bad input
+    // fails without a round trip.
+    let set = match &cli.command {
+        Command::Secrets(SecretsCommand::Set(set)) => Some(Cow::Borrowed(set)),
+        Command::Secrets(SecretsCommand::Rotate(rotate)) => Some(Cow::Owned(rotate.as_set())),
+        _ => None,
+    };
+    let value = match &set {
+        Some(set) => {
             check_set(set)?;
             Some(value::read_value(set.value_file.as_deref())?)
         }
-        _ => None,
+        None => None,
     };
     let conn = Connection::open(conn_args)?;
     let out = Output { json: cli.json };
@@ -41,10 +48,16 @@ pub(super) fn dispatch(cli: &Cli, conn_args: &ConnectionArgs) -> Result<(), CliE
         Command::Secrets(cmd) => {
             let base = format!("/v1/tenants/{}/secrets", tenant()?);
             match cmd {
-                SecretsCommand::Set(set) => {
-                    let value =
-                        value.ok_or_else(|| CliError::BadInput(error::EMPTY_VALUE.into()))?;
-                    set_secret(&conn, &out, &tenant()?, set, &value)
+                SecretsCommand::Set(_) | SecretsCommand::Rotate(_) => {
+                    if let SecretsCommand::Rotate(r) = cmd {
+                        // A rotation replaces; it never creates (a replace of a missing name would).
+                        conn.call("GET", &format!("{base}/{}", enc(&r.name)), None)
+                            .map_err(|e| with_hint(e, 404, error::HINT_ROTATE_MISSING))?;
+                    }
+                    let (Some(set), Some(value)) = (&set, &value) else {
+                        return Err(CliError::BadInput(error::EMPTY_VALUE.into()));
+                    };
+                    set_secret(&conn, &out, &tenant()?, set, value)
                 }
                 SecretsCommand::List => {
                     out.list(&conn.call("GET", &base, None)?, "secrets", SECRET_COLUMNS)
@@ -197,20 +210,9 @@ fn set_secret(
         ),
         None => format!("/v1/tenants/{tenant}/secrets/{}", enc(&set.name)),
     };
-    let r = conn.call("PUT", &path, Some(&bytes)).map_err(|e| match e {
-        CliError::Api {
-            status: 409,
-            code,
-            message,
-            ..
-        } => CliError::Api {
-            status: 409,
-            code,
-            message,
-            hint: Some(error::HINT_REPLACE),
-        },
-        other => other,
-    })?;
+    let r = conn
+        .call("PUT", &path, Some(&bytes))
+        .map_err(|e| with_hint(e, 409, error::HINT_REPLACE))?;
     let verb = if r.status == 201 {
         "created"
     } else {
@@ -223,6 +225,24 @@ fn set_secret(
             table::cell(v.get("version"), false)
         );
     })
+}
+
+/// Adds `hint` to an API error of status `status`.
+fn with_hint(e: CliError, status: u16, hint: &'static str) -> CliError {
+    match e {
+        CliError::Api {
+            status: s,
+            code,
+            message,
+            ..
+        } if s == status => CliError::Api {
+            status,
+            code,
+            message,
+            hint: Some(hint),
+        },
+        other => other,
+    }
 }
 
 fn named(
@@ -334,7 +354,11 @@ fn audit(conn: &Connection, out: &Output, tenant: &str, a: &AuditArgs) -> Result
                         };
                         vec![
                             table::cell(e.get("time"), true),
-                            table::cell(e.get("kind"), false).replace('-', "access"),
+                            // Access events carry no `kind`: they are the sidecars' own events.
+                            e.get("kind")
+                                .and_then(Value::as_str)
+                                .unwrap_or("access")
+                                .to_owned(),
                             table::cell(e.get("action"), false),
                             what,
                             who,

@@ -22,6 +22,9 @@ pub const EXIT_REFUSED: u8 = 77;
 /// The hint added to a `409 exists` answer of `ax secrets set`.
 pub const HINT_REPLACE: &str =
     "the secret exists; add --replace to replace it (a rotation: version + 1)";
+/// The hint added to a `404` of `ax secrets rotate`.
+pub const HINT_ROTATE_MISSING: &str =
+    "there is no such secret to rotate; create it with ax secrets set";
 /// No control plane URL anywhere.
 pub const NO_URL: &str = "no control plane URL: give --url, AX_URL or --state-dir";
 /// No token anywhere.
