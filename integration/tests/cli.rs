@@ -526,3 +526,36 @@ fn a_rotation_replaces_with_a_reason_and_never_creates() {
     assert_eq!(no_reason.code, 64, "{}", no_reason.stderr);
     ax.assert_no_leak();
 }
+
+#[test]
+fn an_interrupt_at_the_prompt_gives_the_terminal_its_echo_back() {
+    use std::io::Read;
+
+    let plane = Plane::start();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut child = Command::new(AX)
+        .arg("--state-dir")
+        .arg(plane.state())
+        .args(["--tenant", "acme", "secrets", "set", "INTERRUPTED"])
+        .stdin(Stdio::from(pty.slave))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let master = pty.master;
+    let echo = |fd: &std::os::fd::OwnedFd| {
+        nix::sys::termios::tcgetattr(fd)
+            .unwrap()
+            .local_flags
+            .contains(nix::sys::termios::LocalFlags::ECHO)
+    };
+    assert!(echo(&master), "a new pseudo-terminal echoes");
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = vec![0u8; b"value (not shown): ".len()];
+    stderr.read_exact(&mut seen).unwrap();
+    assert!(!echo(&master), "echo is off at the prompt");
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
+    kill(pid, Signal::SIGINT).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(echo(&master), "the interrupted prompt left echo off");
+}

@@ -40,14 +40,42 @@ pub(super) fn read_value(value_file: Option<&Path>) -> Result<Zeroizing<String>,
     Ok(Zeroizing::new(text.to_owned()))
 }
 
-/// Restores the terminal's settings when dropped, on every path out of the prompt.
+/// Restores the terminal's settings when dropped, on every path out of the prompt; and while
+/// it lives, a thread does the same on SIGINT, SIGTERM or SIGHUP before exiting 130, so a
+/// Ctrl-C at the prompt does not leave the terminal without echo.
 struct EchoOff {
     saved: nix::sys::termios::Termios,
+    signals: Option<signal_hook::iterator::Handle>,
+}
+
+impl EchoOff {
+    fn new(saved: nix::sys::termios::Termios) -> Self {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).ok();
+        let handle = signals.as_ref().map(signal_hook::iterator::Signals::handle);
+        if let Some(mut signals) = signals {
+            let restore = saved.clone();
+            std::thread::spawn(move || {
+                if signals.forever().next().is_some() {
+                    let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, &restore);
+                    let _ = writeln!(io::stderr());
+                    std::process::exit(130);
+                }
+            });
+        }
+        Self {
+            saved,
+            signals: handle,
+        }
+    }
 }
 
 impl Drop for EchoOff {
     fn drop(&mut self) {
         let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, &self.saved);
+        if let Some(h) = &self.signals {
+            h.close();
+        }
     }
 }
 
@@ -59,7 +87,7 @@ fn prompt() -> Result<Zeroizing<Vec<u8>>, CliError> {
     let mut quiet = saved.clone();
     quiet.local_flags.remove(LocalFlags::ECHO);
     quiet.local_flags.insert(LocalFlags::ECHONL);
-    let guard = EchoOff { saved };
+    let guard = EchoOff::new(saved);
     tcsetattr(io::stdin(), SetArg::TCSAFLUSH, &quiet).map_err(term_err)?;
     let mut stderr = io::stderr();
     let _ = write!(stderr, "value (not shown): ");
