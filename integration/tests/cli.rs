@@ -149,11 +149,15 @@ impl Ax {
     }
 }
 
+/// Creates the tenant `acme` with `ax tenants create`, and checks it is listed.
 fn tenant(plane: &Plane) {
-    ax_integration::admin::Admin::from_state_dir(&plane.state())
-        .unwrap()
-        .create_tenant("acme")
-        .unwrap();
+    let mut ax = Ax::default();
+    let made = ax.run(plane, &["tenants", "create", "acme"], "");
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let list = ax.run(plane, &["--json", "tenants", "list"], "");
+    assert_eq!(list.json()["tenants"][0]["name"], "acme");
+    let again = ax.run(plane, &["tenants", "create", "acme"], "");
+    assert_eq!(again.code, 1, "{}", again.stderr);
 }
 
 #[test]

@@ -43,6 +43,9 @@ pub struct Cli {
 /// The command groups.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Tenants (`list`, `create T`; `--tenant` is not needed).
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
     /// Tenant-wide secrets and config overrides.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -182,6 +185,18 @@ pub struct AuditArgs {
     /// At most N events (1–1000).
     #[arg(long)]
     pub limit: Option<u32>,
+}
+
+/// `ax tenants ...`.
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Names and creation times.
+    List,
+    /// Creates a tenant (`409` if it exists).
+    Create {
+        /// Its name.
+        name: String,
+    },
 }
 
 /// `ax tokens ...`.

@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::args::{AuditArgs, Cli, Command, NamedCommand, SecretsCommand, SetArgs, TokensCommand};
+use super::args::{
+    AuditArgs, Cli, Command, NamedCommand, SecretsCommand, SetArgs, TenantsCommand, TokensCommand,
+};
 use super::connect::{Connection, ConnectionArgs};
 use super::error::{self, CliError};
 use super::{table, value};
@@ -87,6 +89,17 @@ pub(super) fn dispatch(cli: &Cli, conn_args: &ConnectionArgs) -> Result<(), CliE
         Command::Envs(cmd) => named(&conn, &out, &tenant()?, "environments", "environment", cmd),
         Command::Audit(a) => audit(&conn, &out, &tenant()?, a),
         Command::Tokens(cmd) => tokens(&conn, &out, cmd),
+        Command::Tenants(TenantsCommand::List) => out.list(
+            &conn.call("GET", "/v1/tenants", None)?,
+            "tenants",
+            &[("NAME", "name", false), ("CREATED", "created_at", true)],
+        ),
+        Command::Tenants(TenantsCommand::Create { name }) => {
+            let body = serde_json::to_vec(&serde_json::json!({ "name": name }))
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            let r = conn.call("POST", "/v1/tenants", Some(&body))?;
+            out.done(&r, &format!("created tenant {name}"))
+        }
         Command::Completions { .. } => Ok(()),
     }
 }
