@@ -115,12 +115,12 @@ impl Ax {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
+        // A run that fails before reading its stdin (a usage error) closes it: a broken pipe
+        // here is that, not a failure of the test.
+        match child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("stdin: {e}"),
+            _ => {}
+        }
         let Output {
             status,
             stdout,
@@ -537,6 +537,14 @@ fn an_interrupt_at_the_prompt_gives_the_terminal_its_echo_back() {
 
     let plane = Plane::start();
     let pty = nix::pty::openpty(None, None).unwrap();
+    let echo = |fd: &std::os::fd::OwnedFd| {
+        nix::sys::termios::tcgetattr(fd)
+            .unwrap()
+            .local_flags
+            .contains(nix::sys::termios::LocalFlags::ECHO)
+    };
+    // Checked before the child exists: it turns echo off as soon as it starts.
+    assert!(echo(&pty.master), "a new pseudo-terminal echoes");
     let mut child = Command::new(AX)
         .arg("--state-dir")
         .arg(plane.state())
@@ -547,13 +555,6 @@ fn an_interrupt_at_the_prompt_gives_the_terminal_its_echo_back() {
         .spawn()
         .unwrap();
     let master = pty.master;
-    let echo = |fd: &std::os::fd::OwnedFd| {
-        nix::sys::termios::tcgetattr(fd)
-            .unwrap()
-            .local_flags
-            .contains(nix::sys::termios::LocalFlags::ECHO)
-    };
-    assert!(echo(&master), "a new pseudo-terminal echoes");
     let mut stderr = child.stderr.take().unwrap();
     let mut seen = vec![0u8; b"value (not shown): ".len()];
     stderr.read_exact(&mut seen).unwrap();
