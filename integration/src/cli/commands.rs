@@ -8,12 +8,10 @@ use serde::Serialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::args::{
-    AuditArgs, Cli, Command, NamedCommand, SecretsCommand, SetArgs, TenantsCommand, TokensCommand,
-};
+use super::args::{Cli, Command, SecretsCommand, SetArgs, TenantsCommand};
 use super::connect::{Connection, ConnectionArgs};
 use super::error::{self, CliError};
-use super::{table, value};
+use super::{groups, table, value};
 use crate::admin::encode_component as enc;
 use crate::https::HttpResponse;
 
@@ -85,10 +83,12 @@ pub(super) fn dispatch(cli: &Cli, conn_args: &ConnectionArgs) -> Result<(), CliE
                 }
             }
         }
-        Command::Configs(cmd) => named(&conn, &out, &tenant()?, "configs", "config", cmd),
-        Command::Envs(cmd) => named(&conn, &out, &tenant()?, "environments", "environment", cmd),
-        Command::Audit(a) => audit(&conn, &out, &tenant()?, a),
-        Command::Tokens(cmd) => tokens(&conn, &out, cmd),
+        Command::Configs(cmd) => groups::named(&conn, &out, &tenant()?, "configs", "config", cmd),
+        Command::Envs(cmd) => {
+            groups::named(&conn, &out, &tenant()?, "environments", "environment", cmd)
+        }
+        Command::Audit(a) => groups::audit(&conn, &out, &tenant()?, a),
+        Command::Tokens(cmd) => groups::tokens(&conn, &out, cmd),
         Command::Tenants(TenantsCommand::List) => out.list(
             &conn.call("GET", "/v1/tenants", None)?,
             "tenants",
@@ -126,13 +126,13 @@ const SECRET_FIELDS: &[(&str, bool)] = &[
 ];
 
 /// How answers are printed.
-struct Output {
+pub(super) struct Output {
     json: bool,
 }
 
 impl Output {
     /// Prints the body as it came for `--json` (`{}` when empty); else runs `text`.
-    fn emit(&self, r: &HttpResponse, text: impl FnOnce(&Value)) -> Result<(), CliError> {
+    pub(super) fn emit(&self, r: &HttpResponse, text: impl FnOnce(&Value)) -> Result<(), CliError> {
         if self.json {
             let mut stdout = std::io::stdout().lock();
             let body: &[u8] = if r.body.is_empty() { b"{}" } else { &r.body };
@@ -144,7 +144,7 @@ impl Output {
         Ok(())
     }
 
-    fn list(
+    pub(super) fn list(
         &self,
         r: &HttpResponse,
         key: &str,
@@ -153,11 +153,11 @@ impl Output {
         self.emit(r, |v| table::print_list(v.get(key), columns))
     }
 
-    fn object(&self, r: &HttpResponse, fields: &[(&str, bool)]) -> Result<(), CliError> {
+    pub(super) fn object(&self, r: &HttpResponse, fields: &[(&str, bool)]) -> Result<(), CliError> {
         self.emit(r, |v| table::print_object(v, fields))
     }
 
-    fn done(&self, r: &HttpResponse, line: &str) -> Result<(), CliError> {
+    pub(super) fn done(&self, r: &HttpResponse, line: &str) -> Result<(), CliError> {
         self.emit(r, |_| println!("{line}"))
     }
 }
@@ -255,167 +255,5 @@ fn with_hint(e: CliError, status: u16, hint: &'static str) -> CliError {
             hint: Some(hint),
         },
         other => other,
-    }
-}
-
-fn named(
-    conn: &Connection,
-    out: &Output,
-    tenant: &str,
-    route: &str,
-    what: &str,
-    cmd: &NamedCommand,
-) -> Result<(), CliError> {
-    let base = format!("/v1/tenants/{tenant}/{route}");
-    match cmd {
-        NamedCommand::List => {
-            let r = conn.call("GET", &base, None)?;
-            out.emit(&r, |v| {
-                let items = v.get(route);
-                if route == "configs" {
-                    let rows: Vec<Vec<String>> = items
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .map(|c| {
-                                    let overrides = c
-                                        .get("overrides")
-                                        .and_then(Value::as_array)
-                                        .map(|o| {
-                                            o.iter()
-                                                .map(|x| table::cell(x.get("name"), false))
-                                                .collect::<Vec<_>>()
-                                                .join(",")
-                                        })
-                                        .unwrap_or_default();
-                                    vec![
-                                        table::cell(c.get("name"), false),
-                                        table::cell(c.get("created_at"), true),
-                                        if overrides.is_empty() {
-                                            "-".into()
-                                        } else {
-                                            overrides
-                                        },
-                                    ]
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    table::print(&["NAME", "CREATED", "OVERRIDES"], &rows);
-                } else {
-                    table::print_list(
-                        items,
-                        &[("NAME", "name", false), ("CREATED", "created_at", true)],
-                    );
-                }
-            })
-        }
-        NamedCommand::Create { name } => {
-            let r = conn.call("PUT", &format!("{base}/{}", enc(name)), None)?;
-            let verb = if r.status == 201 {
-                "created"
-            } else {
-                "exists:"
-            };
-            out.done(&r, &format!("{verb} {what} {name}"))
-        }
-        NamedCommand::Delete { name } => {
-            let r = conn.call("DELETE", &format!("{base}/{}", enc(name)), None)?;
-            out.done(&r, &format!("deleted {what} {name}"))
-        }
-    }
-}
-
-fn audit(conn: &Connection, out: &Output, tenant: &str, a: &AuditArgs) -> Result<(), CliError> {
-    let mut query = Vec::new();
-    if let Some(n) = &a.name {
-        query.push(format!("name={}", enc(n)));
-    }
-    if let Some(d) = a.days {
-        query.push(format!("days={d}"));
-    }
-    if let Some(x) = &a.action {
-        query.push(format!("action={}", enc(x)));
-    }
-    if let Some(k) = &a.kind {
-        query.push(format!("kind={}", enc(k)));
-    }
-    if let Some(l) = a.limit {
-        query.push(format!("limit={l}"));
-    }
-    let mut path = format!("/v1/tenants/{tenant}/audit");
-    if !query.is_empty() {
-        path.push('?');
-        path.push_str(&query.join("&"));
-    }
-    let r = conn.call("GET", &path, None)?;
-    out.emit(&r, |v| {
-        let rows: Vec<Vec<String>> = v
-            .get("events")
-            .and_then(Value::as_array)
-            .map(|events| {
-                events
-                    .iter()
-                    .map(|e| {
-                        let who = match e.get("actor") {
-                            Some(Value::String(s)) => s.clone(),
-                            _ => format!("execution {}", table::cell(e.get("execution_id"), false)),
-                        };
-                        let what = match e.get("name") {
-                            Some(Value::String(s)) => s.clone(),
-                            _ => table::cell(e.get("names"), false),
-                        };
-                        vec![
-                            table::cell(e.get("time"), true),
-                            // Access events carry no `kind`: they are the sidecars' own events.
-                            e.get("kind")
-                                .and_then(Value::as_str)
-                                .unwrap_or("access")
-                                .to_owned(),
-                            table::cell(e.get("action"), false),
-                            what,
-                            who,
-                        ]
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        table::print(&["TIME", "KIND", "ACTION", "NAME", "WHO"], &rows);
-        if let Some(Value::String(c)) = v.get("next_cursor") {
-            println!("(more: the API's next_cursor is {c})");
-        }
-    })
-}
-
-fn tokens(conn: &Connection, out: &Output, cmd: &TokensCommand) -> Result<(), CliError> {
-    match cmd {
-        TokensCommand::List => out.list(
-            &conn.call("GET", "/v1/tokens", None)?,
-            "tokens",
-            &[
-                ("NAME", "name", false),
-                ("ROLE", "role", false),
-                ("CREATED", "created_at", true),
-                ("BY", "created_by", false),
-            ],
-        ),
-        TokensCommand::Create { name, role } => {
-            #[derive(Serialize)]
-            struct Body<'a> {
-                name: &'a str,
-                role: &'a str,
-            }
-            let body = serde_json::to_vec(&Body { name, role })
-                .map_err(|e| CliError::BadInput(e.to_string()))?;
-            let r = conn.call("POST", "/v1/tokens", Some(&body))?;
-            out.emit(&r, |v| {
-                println!("created token {name} ({role}); it is shown this once:");
-                println!("{}", table::cell(v.get("token"), false));
-            })
-        }
-        TokensCommand::Revoke { name } => {
-            let r = conn.call("DELETE", &format!("/v1/tokens/{}", enc(name)), None)?;
-            out.done(&r, &format!("revoked token {name}"))
-        }
     }
 }

@@ -1,7 +1,8 @@
 //! The management CLI `ax` over the reference control plane's HTTP management API
 //! (`CONTROL_PLANE.md`, "The management CLI"). `args` is the command line, `connect` finds the
 //! control plane and the token, `value` reads a secret's value (never from argv), `commands`
-//! makes the calls, `table` prints text, `error` holds the exit codes and messages.
+//! makes the calls (`groups` those beside secrets), `table` prints text, `error` holds the
+//! exit codes and messages.
 //!
 //! Printing is this module's job (its output is the product), so the workspace's
 //! `print_stdout`/`print_stderr` lints are allowed here and nowhere else in the crate.
@@ -12,6 +13,7 @@ pub mod args;
 mod commands;
 pub mod connect;
 pub mod error;
+mod groups;
 mod table;
 mod value;
 
