@@ -15,6 +15,7 @@
 //! - [`util`]: clock, random tokens, private files.
 
 pub mod admin;
+pub mod cli;
 pub mod control_plane;
 pub mod demo;
 pub mod https;
