@@ -14,7 +14,7 @@ use crate::control_plane::StateFiles;
 use crate::https::{HttpResponse, HttpsClient};
 
 /// The connection flags as parsed (environment variables already applied by clap).
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct ConnectionArgs {
     /// `--url` / `AX_URL`.
     pub url: Option<String>,
@@ -26,6 +26,20 @@ pub struct ConnectionArgs {
     pub ca_file: Option<PathBuf>,
     /// `--state-dir`.
     pub state_dir: Option<PathBuf>,
+}
+
+/// Says whether a token came from the environment, never the token (a derived `Debug` would
+/// print it).
+impl std::fmt::Debug for ConnectionArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionArgs")
+            .field("url", &self.url)
+            .field("token_file", &self.token_file)
+            .field("token_env", &self.token_env.as_ref().map(|_| "[redacted]"))
+            .field("ca_file", &self.ca_file)
+            .field("state_dir", &self.state_dir)
+            .finish()
+    }
 }
 
 /// A connected management client: one HTTPS request per call.
@@ -105,5 +119,21 @@ impl Connection {
             message: field("message"),
             hint: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token_from_the_environment() {
+        let args = ConnectionArgs {
+            token_env: Some(Zeroizing::new("axtok_secret_marker".to_owned())),
+            ..ConnectionArgs::default()
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("axtok_secret_marker"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
     }
 }
