@@ -58,26 +58,21 @@ strace -f -qq -o "$scratch/unit.trace" -- \
   "${memory[@]}" "${as_unit[@]}" "${unit_words[@]}" >"$scratch/unit.out" 2>"$scratch/unit.err" &
 unit_tracer=$!
 pids+=("$unit_tracer")
-# strace's child execs setpriv (and prlimit) and then the sidecar in place: one pid throughout.
-unit_sidecar=
-for _ in $(seq 300); do
-  unit_sidecar=$(pgrep -P "$unit_tracer" || true)
-  [ -n "$unit_sidecar" ] && break
-  sleep 0.1
-done
-[ -n "$unit_sidecar" ] || die "strace started no child"
 unit_socket=$unit/run/ax-secrets/$unit_id/sidecar.sock
 # The ready file appears (atomically) once it serves. Under strace on a loaded 2-CPU machine
-# start-up can take many seconds, so the deadline is generous and the wait ends early if the
-# sidecar exits; only then does the probe run, with room for the same slowness.
+# start-up can take many seconds, so the deadline is generous; the wait ends early if strace
+# (which lives as long as the sidecar it traces) exits.
 started=
 unit_ready=$unit/run/ax-secrets/$unit_id/ready
 for _ in $(seq 1200); do
   [ -e "$unit_ready" ] && break
-  kill -0 "$unit_sidecar" 2>/dev/null || break
+  kill -0 "$unit_tracer" 2>/dev/null || break
   sleep 0.1
 done
-if [ -e "$unit_ready" ] &&
+# The sidecar itself, found once it serves: strace's child has exec'd setpriv and then
+# ax-sidecar by then, so it is the one `ax-sidecar` whose parent is strace.
+unit_sidecar=$(pgrep -P "$unit_tracer" -x ax-sidecar || true)
+if [ -e "$unit_ready" ] && [ -n "$unit_sidecar" ] &&
   "${as_unit[@]}" "$bin/ax-sidecar" probe --socket "$unit_socket" --timeout 20s; then
   started=1
 fi
@@ -92,7 +87,7 @@ if [ -n "$started" ]; then
     sh -c 'printf "node says: %s\n" "$1" >"$2"' node "$GREETING_VALUE" \
     "$unit/run/ax-secrets/$unit_id/output" || fail "unit: the node could not write to the FIFO"
 fi
-kill -TERM "$unit_sidecar" 2>/dev/null || true
+if [ -n "$unit_sidecar" ]; then kill -TERM "$unit_sidecar" 2>/dev/null || true; else kill -TERM "$unit_tracer" 2>/dev/null || true; fi
 rc=0; wait "$unit_tracer" || rc=$?  # strace exits with its command's code
 if [ "$rc" = 0 ]; then pass "unit: SIGTERM stops it with 0"; else fail "unit: SIGTERM: exit $rc"; fi
 if grep -qF -- "$GREETING_VALUE" "$scratch/unit.out" "$scratch/unit.err"; then
